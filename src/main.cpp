@@ -1,1 +1,49 @@
-int main() { return 0; }
+// shimgate: flags -> config -> rules -> server.run(). Everything else lives in shimgate_core.
+#include <cstdio>
+#include <iostream>
+
+#include "config/flags.hpp"
+#include "config/rule_loader.hpp"
+#include "net/server.hpp"
+#include "observe/log.hpp"
+
+int main(int argc, char** argv) {
+    using namespace shimgate;
+    flags_result flags = parse_flags(argc, argv);
+    if (!flags.help.empty()) {
+        std::cout << flags.help;
+        return 0;
+    }
+    if (flags.version) {
+        std::cout << "shimgate " SHIMGATE_VERSION "\n";
+        return 0;
+    }
+    if (!flags.error.empty()) {
+        std::cerr << "shimgate: " << flags.error << "\n";
+        return 2;
+    }
+    config& cfg = flags.cfg;
+    set_log_format(cfg.log_format == "json" ? log_format::json : log_format::text);
+    rules_or_error rules = load_rules(cfg.rules_dir);
+    if (!rules.rules) {
+        std::cerr << "shimgate: " << rules.error << "\n";
+        return 2;
+    }
+    if (flags.check_rules_only) {
+        std::cout << "shimgate: " << rules.rules->rules.size() << " rules in " << cfg.rules_dir << " are valid\n";
+        return 0;
+    }
+    // Parts of the command line that later issues implement are refused rather than ignored.
+    const char* unsupported = !cfg.tls_cert.empty()      ? "--tls-cert: HTTPS on the listener is not implemented yet"
+                              : cfg.upstream.tls         ? "--upstream: https:// upstreams are not implemented yet"
+                              : !cfg.upstream_ca.empty() ? "--upstream-ca: https:// upstreams are not implemented yet"
+                              : !cfg.admin.empty()       ? "--admin: the admin listener is not implemented yet"
+                              : !cfg.access_log.empty()  ? "--access-log: the access log is not implemented yet"
+                                                         : nullptr;
+    if (unsupported) {
+        std::cerr << "shimgate: " << unsupported << "\n";
+        return 2;
+    }
+    server s(std::move(cfg), rules.rules);
+    return s.run();
+}

@@ -1,0 +1,48 @@
+#pragma once
+// The validated command line: everything the server needs to start, as plain values.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace shimgate {
+
+using seconds_d = std::chrono::duration<double>;
+
+struct host_port {
+    std::string host;  // "127.0.0.1", "::1", "localhost"
+    std::uint16_t port = 0;
+};
+
+struct upstream_url {
+    bool tls = false;
+    std::string host;
+    std::uint16_t port = 0;
+    std::string prefix;       // path prefix without trailing slash, "" if none
+    std::string host_header;  // "host:port" as sent in Host
+};
+
+struct config {
+    host_port listen;
+    upstream_url upstream;
+    std::string rules_dir;
+    std::string tls_cert, tls_key, upstream_ca;
+    std::string admin;  // "" = no admin listener
+    unsigned threads = 1;
+    std::string log_format = "text";
+    std::string access_log;  // "" = none, "-" = stdout
+
+    std::chrono::milliseconds upstream_timeout{30000};
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds header_timeout{10000};
+    std::chrono::milliseconds idle_timeout{60000};
+    std::chrono::milliseconds drain_timeout{30000};
+
+    std::uint64_t max_body = 1048576;
+    std::size_t max_header_bytes = 16384;
+    std::size_t max_header_fields = 100;
+    std::size_t max_request_line = 8192;
+    std::size_t max_connections = 10000;
+};
+
+}  // namespace shimgate

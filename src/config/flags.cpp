@@ -1,0 +1,219 @@
+#include "config/flags.hpp"
+
+#include <boost/program_options.hpp>
+#include <charconv>
+#include <cmath>
+#include <sstream>
+#include <thread>
+
+namespace shimgate {
+namespace {
+
+namespace po = boost::program_options;
+
+bool parse_port(std::string_view s, std::uint16_t& port) {
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || s.empty() || v > 65535) return false;
+    port = static_cast<std::uint16_t>(v);
+    return true;
+}
+
+bool parse_seconds(const std::string& s, std::chrono::milliseconds& out) {
+    double v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || !(v > 0) || !std::isfinite(v) || v > 86400 * 365)
+        return false;
+    out = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(v * 1000)));
+    return true;
+}
+
+template <class Int>
+bool parse_count(const std::string& s, Int& out) {
+    std::uint64_t v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || v == 0 ||
+        v > static_cast<std::uint64_t>(std::numeric_limits<Int>::max()))
+        return false;
+    out = static_cast<Int>(v);
+    return true;
+}
+
+po::options_description describe() {
+    po::options_description d("Usage: shimgate --listen HOST:PORT --upstream URL --rules DIR [options]");
+    // Values are taken as strings and checked by hand, so every message names its flag the same way.
+    d.add_options()
+        ("help,h", "print this help and exit")
+        ("version", "print the version and exit")
+        ("listen", po::value<std::string>(), "HOST:PORT to serve clients on (port 0 picks a free port)")
+        ("upstream", po::value<std::string>(), "http://host:port or https://host:port, optionally with a path prefix")
+        ("rules", po::value<std::string>(), "directory of dialect rule files (*.json)")
+        ("check-rules", po::value<std::string>(), "validate the rule files of DIR and exit (like nginx -t)")
+        ("tls-cert", po::value<std::string>(), "certificate chain file (PEM): serve HTTPS on --listen")
+        ("tls-key", po::value<std::string>(), "private key file (PEM) for --tls-cert")
+        ("upstream-ca", po::value<std::string>(), "CA bundle to verify an https:// upstream (default: system store)")
+        ("admin", po::value<std::string>(), "HOST:PORT for /healthz, /readyz, /metrics (never the public listener)")
+        ("threads", po::value<std::string>(), "worker threads, one io_context each (default: number of cores)")
+        ("log-format", po::value<std::string>(), "json or text (default: text)")
+        ("access-log", po::value<std::string>(), "access log FILE, or - for stdout")
+        ("upstream-timeout", po::value<std::string>(), "seconds to wait for the upstream's answer (default 30)")
+        ("connect-timeout", po::value<std::string>(), "seconds to connect to the upstream (default 5)")
+        ("header-timeout", po::value<std::string>(), "seconds for a whole request head, from its first byte (default 10)")
+        ("idle-timeout", po::value<std::string>(), "seconds a keep-alive connection may idle (default 60)")
+        ("drain-timeout", po::value<std::string>(), "seconds in-flight requests get on SIGTERM (default 30)")
+        ("max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")
+        ("max-header-bytes", po::value<std::string>(), "largest header block in bytes (default 16384)")
+        ("max-header-fields", po::value<std::string>(), "most header fields (default 100)")
+        ("max-connections", po::value<std::string>(), "most open client connections (default 10000)");
+    return d;
+}
+
+std::string fail(std::string_view flag, std::string_view what) {
+    std::string s = "--";
+    s += flag;
+    s += ": ";
+    s += what;
+    return s;
+}
+
+}  // namespace
+
+std::string parse_host_port(std::string_view text, host_port& out) {
+    std::string_view host, port;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return "expected [IPv6]:PORT";
+        host = text.substr(1, close - 1);
+        port = text.substr(close + 2);
+    } else {
+        auto colon = text.rfind(':');
+        if (colon == std::string_view::npos) return "expected HOST:PORT";
+        host = text.substr(0, colon);
+        port = text.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return "an IPv6 address must be in brackets: [::1]:PORT";
+    }
+    if (host.empty()) return "empty host";
+    if (!parse_port(port, out.port)) return "invalid port \"" + std::string(port) + "\"";
+    out.host = std::string(host);
+    return {};
+}
+
+std::string parse_upstream_url(std::string_view text, upstream_url& out) {
+    std::string_view rest;
+    if (text.starts_with("http://")) {
+        out.tls = false;
+        rest = text.substr(7);
+    } else if (text.starts_with("https://")) {
+        out.tls = true;
+        rest = text.substr(8);
+    } else {
+        return "expected http://host:port or https://host:port";
+    }
+    auto slash = rest.find('/');
+    std::string_view authority = rest.substr(0, slash);
+    std::string_view prefix = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    if (prefix.find_first_of("?#") != std::string_view::npos) return "no query or fragment allowed";
+    while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
+    if (authority.find('@') != std::string_view::npos) return "no user info allowed";
+    host_port hp;
+    bool bracketed = !authority.empty() && authority.front() == '[';
+    bool has_port = bracketed ? authority.find("]:") != std::string_view::npos
+                              : authority.find(':') != std::string_view::npos;
+    if (has_port) {
+        if (auto e = parse_host_port(authority, hp); !e.empty()) return e;
+    } else {
+        hp.host = std::string(bracketed ? authority.substr(1, authority.size() - 2) : authority);
+        hp.port = out.tls ? 443 : 80;
+        if (hp.host.empty()) return "empty host";
+    }
+    out.host = hp.host;
+    out.port = hp.port;
+    out.prefix = std::string(prefix);
+    bool v6 = out.host.find(':') != std::string::npos;
+    out.host_header = (v6 ? "[" + out.host + "]" : out.host) + ":" + std::to_string(out.port);
+    return {};
+}
+
+flags_result parse_flags(int argc, const char* const* argv) {
+    flags_result r;
+    auto desc = describe();
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    } catch (const po::error& e) {
+        r.error = e.what();
+        return r;
+    }
+    if (vm.count("help")) {
+        std::ostringstream os;
+        os << desc;
+        r.help = os.str();
+        return r;
+    }
+    if (vm.count("version")) {
+        r.version = true;
+        return r;
+    }
+    auto get = [&](const char* name) -> std::string {
+        return vm.count(name) ? vm[name].as<std::string>() : std::string();
+    };
+    config& c = r.cfg;
+    if (vm.count("check-rules")) {
+        r.check_rules_only = true;
+        c.rules_dir = get("check-rules");
+        return r;
+    }
+    for (const char* required : {"listen", "upstream", "rules"}) {
+        if (!vm.count(required)) {
+            r.error = fail(required, "is required (see --help)");
+            return r;
+        }
+    }
+    if (auto e = parse_host_port(get("listen"), c.listen); !e.empty()) return r.error = fail("listen", e), r;
+    if (auto e = parse_upstream_url(get("upstream"), c.upstream); !e.empty())
+        return r.error = fail("upstream", e), r;
+    c.rules_dir = get("rules");
+    c.tls_cert = get("tls-cert");
+    c.tls_key = get("tls-key");
+    c.upstream_ca = get("upstream-ca");
+    c.admin = get("admin");
+    c.access_log = get("access-log");
+    if (c.tls_cert.empty() != c.tls_key.empty())
+        return r.error = fail(c.tls_cert.empty() ? "tls-key" : "tls-cert", "needs --tls-cert and --tls-key together"), r;
+    if (!c.admin.empty()) {
+        host_port hp;
+        if (auto e = parse_host_port(c.admin, hp); !e.empty()) return r.error = fail("admin", e), r;
+    }
+    c.threads = std::max(1u, std::thread::hardware_concurrency());
+    if (vm.count("threads") && (!parse_count(get("threads"), c.threads) || c.threads > 256))
+        return r.error = fail("threads", "expected a count from 1 to 256"), r;
+    if (vm.count("log-format")) {
+        c.log_format = get("log-format");
+        if (c.log_format != "json" && c.log_format != "text")
+            return r.error = fail("log-format", "expected json or text, got \"" + c.log_format + "\""), r;
+    }
+    struct duration_flag {
+        const char* name;
+        std::chrono::milliseconds* out;
+    };
+    for (auto [name, out] : {duration_flag{"upstream-timeout", &c.upstream_timeout},
+                             duration_flag{"connect-timeout", &c.connect_timeout},
+                             duration_flag{"header-timeout", &c.header_timeout},
+                             duration_flag{"idle-timeout", &c.idle_timeout},
+                             duration_flag{"drain-timeout", &c.drain_timeout}}) {
+        if (vm.count(name) && !parse_seconds(get(name), *out))
+            return r.error = fail(name, "expected a positive number of seconds, got \"" + get(name) + "\""), r;
+    }
+    if (vm.count("max-body") && !parse_count(get("max-body"), c.max_body))
+        return r.error = fail("max-body", "expected a positive byte count"), r;
+    if (vm.count("max-header-bytes") && !parse_count(get("max-header-bytes"), c.max_header_bytes))
+        return r.error = fail("max-header-bytes", "expected a positive byte count"), r;
+    if (vm.count("max-header-fields") && !parse_count(get("max-header-fields"), c.max_header_fields))
+        return r.error = fail("max-header-fields", "expected a positive count"), r;
+    if (vm.count("max-connections") && !parse_count(get("max-connections"), c.max_connections))
+        return r.error = fail("max-connections", "expected a positive count"), r;
+    return r;
+}
+
+}  // namespace shimgate

@@ -1,0 +1,30 @@
+#pragma once
+// The process: one worker (io_context + thread + SO_REUSEPORT acceptor) per --threads, and the
+// main thread handling signals: SIGHUP reloads the rules, SIGTERM/SIGINT drain and stop.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/rule_set.hpp"
+
+namespace shimgate {
+
+struct worker;
+
+class server {
+public:
+    server(config cfg, rule_set_ptr rules);
+    ~server();
+
+    // Binds and serves until SIGTERM/SIGINT has drained; returns the exit code. Start-up
+    // failures are reported as one log line and a non-zero code.
+    int run();
+
+private:
+    config cfg_;
+    rule_set_ptr rules_;
+    std::vector<std::unique_ptr<worker>> workers_;
+};
+
+}  // namespace shimgate

@@ -1,0 +1,560 @@
+#include "net/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <array>
+#include <charconv>
+
+#include "proxy/auth.hpp"
+#include "proxy/framing.hpp"
+#include "proxy/path.hpp"
+#include "proxy/request_transform.hpp"
+#include "proxy/response_rewrite.hpp"
+
+namespace shimgate {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using net::ip::tcp;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+namespace {
+
+constexpr std::size_t relay_size = 64 * 1024;
+constexpr std::size_t read_size = 16 * 1024;
+constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated answers are read whole
+
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
+    return true;
+}
+
+std::string_view as_view(net::const_buffer b) {
+    return {static_cast<const char*>(b.data()), b.size()};
+}
+
+// "1a2b\r\n" for a chunk of `n` bytes.
+std::string_view chunk_header(char (&out)[24], std::size_t n) {
+    auto [end, ec] = std::to_chars(out, out + 20, n, 16);
+    *end++ = '\r';
+    *end++ = '\n';
+    return {out, static_cast<std::size_t>(end - out)};
+}
+
+unsigned status_for(beast::error_code ec) {
+    return ec == beast::error::timeout ? 504u : 502u;
+}
+
+}  // namespace
+
+client_session::client_session(worker& w, tcp::socket socket) : w_(w), stream_(std::move(socket)) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) peer_ip_ = ep.address().to_string();
+    w_.sessions.insert(this);
+    w_.open_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+client_session::~client_session() {
+    w_.sessions.erase(this);
+    w_.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void client_session::close_if_idle() {
+    if (idle_) {
+        beast::error_code ignored;
+        stream_.socket().cancel(ignored);
+    }
+}
+
+char* client_session::relay_buffer() {
+    if (!relay_) relay_ = std::make_unique<char[]>(relay_size);
+    return relay_.get();
+}
+
+net::awaitable<void> client_session::run() {
+    while (!w_.draining) {
+        if (!co_await read_head()) break;
+        next n = co_await handle_request();
+        parser_.reset();
+        if (n == next::close || close_after_) break;
+    }
+    co_await linger_close();
+}
+
+// Reads until a whole request head is buffered, enforcing the size limits as bytes arrive and a
+// total deadline from the first byte (slowloris). On success the head has been parsed into parser_.
+net::awaitable<bool> client_session::read_head() {
+    const config& cfg = w_.cfg;
+    head_limits limits{cfg.max_request_line, cfg.max_header_bytes, cfg.max_header_fields};
+    idle_ = buffer_.size() == 0;
+    stream_.expires_after(idle_ ? cfg.idle_timeout : cfg.header_timeout);
+    std::size_t head_end = 0;
+    for (;;) {
+        std::string_view data = as_view(buffer_.data());
+        head_end = find_head_end(data);
+        if (head_end != 0) break;
+        if (auto v = check_partial_head(data, limits); !v.ok()) {
+            idle_ = false;
+            co_await refuse(nullptr, error_style::problem, {v.status, std::string(v.reason)}, false);
+            co_return false;
+        }
+        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_size), use_tuple);
+        if (ec) {
+            bool partial = buffer_.size() != 0 && !idle_;
+            idle_ = false;
+            if (ec == beast::error::timeout && partial)
+                co_await refuse(nullptr, error_style::problem, {408, "request head not received in time"}, false);
+            co_return false;
+        }
+        buffer_.commit(n);
+        if (idle_) {
+            idle_ = false;
+            stream_.expires_after(cfg.header_timeout);
+        }
+    }
+    idle_ = false;
+    std::string_view head = as_view(buffer_.data()).substr(0, head_end);
+    if (auto v = check_raw_head(head, limits); !v.ok()) {
+        co_await refuse(nullptr, error_style::problem, {v.status, std::string(v.reason)}, false);
+        co_return false;
+    }
+    // Leading empty lines are allowed before a request line (RFC 9112 §2.2); the parser wants none.
+    std::size_t skip = 0;
+    while (head.substr(skip, 2) == "\r\n") skip += 2;
+    buffer_.consume(skip);
+    head_end -= skip;
+
+    parser_.emplace();
+    parser_->eager(false);
+    parser_->header_limit(static_cast<std::uint32_t>(head_end + 1));
+    parser_->body_limit(cfg.max_body);
+    beast::error_code ec;
+    std::size_t used = parser_->put(net::buffer(buffer_.data().data(), head_end), ec);
+    if (ec == http::error::body_limit) {
+        co_await refuse(nullptr, error_style::problem, {413, "request body over the limit"}, false);
+        co_return false;
+    }
+    if (ec || !parser_->is_header_done()) {
+        co_await refuse(nullptr, error_style::problem, {400, "malformed request head: " + ec.message()}, false);
+        co_return false;
+    }
+    buffer_.consume(used);
+    co_return true;
+}
+
+bool client_session::client_keep_alive() const {
+    return parser_->get().keep_alive() && !w_.draining && !close_after_;
+}
+
+bool client_session::body_pending() const { return !parser_->is_done(); }
+
+net::awaitable<client_session::next> client_session::handle_request() {
+    auto& req = parser_->get();
+    if (auto v = check_request_framing(req.base()); !v.ok()) {
+        co_return co_await refuse(nullptr, error_style::problem, {v.status, std::string(v.reason)}, false);
+    }
+    if (auto expect = req[http::field::expect]; !expect.empty()) {
+        if (!iequals(expect, "100-continue") || req.version() != 11) {
+            co_return co_await refuse(nullptr, error_style::problem, {417, "unsupported Expect"}, false);
+        }
+    }
+    std::string_view target = req.target();
+    if (target == "*") co_return co_await pass_through(target);
+
+    auto split = split_request_target(target);
+    std::optional<std::string> path = split ? normalize_path(split->path) : std::nullopt;
+    if (!path) {
+        co_return co_await refuse(nullptr, error_style::problem, {400, "invalid request target"}, false);
+    }
+    rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
+    if (rules) {
+        path_match match = match_route(*rules, req.method_string(), *path);
+        if (!match.candidates.empty()) {
+            co_return co_await translate(rules, std::move(match), split->has_query ? split->query : std::string_view());
+        }
+    }
+    // Absolute-form is forwarded in origin form; anything else exactly as received.
+    if (target.front() != '/') {
+        std::string origin(split->path);
+        if (split->has_query) origin.append("?").append(split->query);
+        co_return co_await pass_through(origin);
+    }
+    co_return co_await pass_through(target);
+}
+
+net::awaitable<bool> client_session::send_continue_if_expected() {
+    auto& req = parser_->get();
+    if (buffer_.size() != 0 || req[http::field::expect].empty() || !body_pending()) co_return true;
+    co_return co_await write_client("HTTP/1.1 100 Continue\r\n\r\n");
+}
+
+net::awaitable<client_session::next> client_session::pass_through(std::string_view target) {
+    auto& req = parser_->get();
+    const config& cfg = w_.cfg;
+    framing_spec body{};
+    std::string_view buffered_body;
+    if (parser_->chunked()) {
+        body.kind = body_framing::chunked;
+    } else if (auto len = parser_->content_length(); len && *len > 0) {
+        body = {body_framing::length, *len};
+        // A small body is read first, so head and body go upstream in one write (and can be replayed).
+        if (*len <= relay_size) {
+            if (!co_await send_continue_if_expected()) co_return next::close;
+            if (auto st = co_await read_whole_body(body_in_); st != 0) {
+                co_return co_await refuse(nullptr, error_style::problem, {st, st == 413 ? "request body over the limit" : "request body incomplete"}, false);
+            }
+            buffered_body = body_in_;
+        }
+    }
+    std::string target_up;
+    std::string_view upstream_target = target;
+    if (!cfg.upstream.prefix.empty()) {
+        target_up = cfg.upstream.prefix;
+        target_up += target;
+        upstream_target = target_up;
+    }
+    head_out_.clear();
+    forward_info info{peer_ip_, "http", cfg.upstream.host_header};
+    write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body);
+    if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
+        co_return co_await refuse(nullptr, error_style::problem, {st, st == 504 ? "upstream timed out" : "upstream unreachable"}, client_keep_alive() && !body_pending());
+    }
+    if (body_pending()) {
+        if (!co_await send_continue_if_expected()) co_return next::close;
+        if (auto st = co_await stream_request_body(body.kind == body_framing::chunked); st != 0) {
+            up_.reset();
+            if (st == 1) co_return next::close;  // the client went away
+            co_return co_await refuse(nullptr, error_style::problem, {st, st == 413 ? "request body over the limit" : "upstream failed while receiving the body"}, false);
+        }
+    }
+    bool head_request = req.method() == http::verb::head;
+    if (auto st = co_await read_upstream_head(head_request); st != 0) {
+        up_.reset();
+        co_return co_await refuse(nullptr, error_style::problem, {st, st == 504 ? "upstream timed out" : "upstream failed"}, client_keep_alive());
+    }
+    co_return co_await relay_response(head_request);
+}
+
+// Streams the upstream's answer to the client as it arrives, re-framed for the client. Each
+// piece goes out in one gather write (head + first piece together). If the upstream fails before
+// anything was sent, the client gets a 502; after that, its connection is closed so the answer
+// can never look complete.
+net::awaitable<client_session::next> client_session::relay_response(bool head_request) {
+    auto& res = up_parser_->get();
+    unsigned status = res.result_int();
+    framing_spec framing{};
+    bool keep_alive = client_keep_alive();
+    unsigned version = parser_->get().version();
+    bool no_body = head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
+    if (no_body) {
+        if (head_request) {
+            auto cl = res[http::field::content_length];
+            std::uint64_t n = 0;
+            if (!cl.empty() && std::from_chars(cl.data(), cl.data() + cl.size(), n).ec == std::errc())
+                framing = {body_framing::length, n};
+        }
+    } else if (auto len = up_parser_->content_length()) {
+        framing = {body_framing::length, *len};
+    } else if (version == 11) {
+        framing.kind = body_framing::chunked;
+    } else {
+        framing.kind = body_framing::until_close;
+        keep_alive = false;
+    }
+    head_out_.clear();
+    write_client_head(head_out_, status, res.reason(), &res.base(), framing, keep_alive, version);
+
+    bool head_sent = false;
+    char* relay = relay_buffer();
+    char size_line[24];
+    for (;;) {
+        std::size_t got = 0;
+        if (!up_parser_->is_done()) {
+            res.body().data = relay;
+            res.body().size = relay_size;
+            up_->stream.expires_after(w_.cfg.upstream_timeout);
+            auto [ec, n] = co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
+            if (ec == http::error::need_buffer) ec = {};
+            got = relay_size - res.body().size;
+            if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done())) {
+                up_.reset();
+                if (!head_sent) {
+                    co_return co_await refuse(nullptr, error_style::problem, {status_for(ec), "upstream failed mid-answer"}, false);
+                }
+                co_return next::close;
+            }
+        }
+        bool done = up_parser_->is_done();
+        bool chunked = framing.kind == body_framing::chunked;
+        std::string_view head = head_sent ? std::string_view() : std::string_view(head_out_);
+        std::string_view data(relay, got);
+        std::string_view prefix = chunked && got ? chunk_header(size_line, got) : std::string_view();
+        std::string_view suffix;
+        if (chunked) suffix = got ? (done ? "\r\n0\r\n\r\n" : "\r\n") : (done ? "0\r\n\r\n" : "");
+        if (!head.empty() || got || !suffix.empty()) {
+            if (!co_await write_client(head, prefix, data, suffix)) {
+                up_.reset();
+                co_return next::close;
+            }
+            head_sent = true;
+        }
+        if (done) break;
+    }
+    finish_upstream();
+    co_return keep_alive ? next::keep_alive : next::close;
+}
+
+net::awaitable<client_session::next> client_session::translate(const rule_set_ptr& rules, path_match match,
+                                                               std::string_view query) {
+    auto& req = parser_->get();
+    const config& cfg = w_.cfg;
+    const rule* first = match.candidates.front();
+    // Header-level checks first: a refused request is answered without reading its body.
+    if (auto why = check_content_type(req.base())) {
+        co_return co_await refuse(first, first->errors, *why, !body_pending());
+    }
+    auto token = authenticate(*first, req.base());
+    if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
+    if (!co_await send_continue_if_expected()) co_return next::close;
+    if (auto st = co_await read_whole_body(body_in_); st != 0) {
+        co_return co_await refuse(first, first->errors, {st, st == 413 ? "request body over the limit of " + std::to_string(cfg.max_body) + " bytes" : "request body incomplete"}, false);
+    }
+    const rule* r = select_by_body(match, body_in_);
+    auto call = transform_request(*r, match.params, token.value(), query, body_in_, w_.json);
+    if (!call) co_return co_await refuse(r, r->errors, call.error(), client_keep_alive());
+
+    std::string target = cfg.upstream.prefix + call->target;
+    std::array<std::string_view, 2> fixed_drop{"content-type", "accept-encoding"};
+    std::vector<std::string_view> drop(fixed_drop.begin(), fixed_drop.end());
+    for (const auto& src : r->accept) drop.push_back(src.header);
+    drop.push_back(r->upstream_auth_header);
+    std::array<header_pair, 3> add{header_pair{call->auth_header, call->auth_value},
+                                   header_pair{"Content-Type", "application/json"},
+                                   header_pair{"Accept-Encoding", "identity"}};
+    head_out_.clear();
+    forward_info info{peer_ip_, "http", cfg.upstream.host_header};
+    write_upstream_head(head_out_, call->method, target, req.base(), info,
+                        {body_framing::length, call->body.size()}, drop, add);
+    if (auto st = co_await send_upstream(head_out_, call->body); st != 0) {
+        co_return co_await refuse(r, r->errors, {st, st == 504 ? "upstream timed out" : "upstream unreachable"}, client_keep_alive());
+    }
+    unsigned st = co_await read_upstream_head(false);
+    if (st == 0) {
+        auto enc = up_parser_->get()[http::field::content_encoding];
+        if (!enc.empty() && !iequals(enc, "identity")) {
+            up_.reset();
+            st = 502;
+        } else {
+            st = co_await read_upstream_body(body_up_, max_upstream_answer);
+        }
+    }
+    if (st != 0) {
+        up_.reset();
+        co_return co_await refuse(r, r->errors, {st, st == 504 ? "upstream timed out" : "upstream failed"}, client_keep_alive());
+    }
+    unsigned upstream_status = up_parser_->get().result_int();
+    finish_upstream();
+    client_answer a = rewrite_response(*r, upstream_status, body_up_, w_.json);
+    (void)rules;
+    co_return co_await answer(a.status, a.content_type, a.body, r, client_keep_alive());
+}
+
+net::awaitable<unsigned> client_session::read_whole_body(std::string& out) {
+    out.clear();
+    if (auto len = parser_->content_length()) out.reserve(*len);
+    auto& body = parser_->get().body();
+    char* relay = relay_buffer();
+    while (!parser_->is_done()) {
+        body.data = relay;
+        body.size = relay_size;
+        stream_.expires_after(w_.cfg.idle_timeout);
+        auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
+        if (ec == http::error::need_buffer) ec = {};
+        out.append(relay, relay_size - body.size);
+        if (ec == http::error::body_limit) co_return 413u;
+        if (ec) co_return 400u;
+    }
+    co_return 0u;
+}
+
+// Head (and a body held in memory) in one write. A pooled connection that fails before any byte
+// was written is retried once on a fresh one; nothing is retried after that.
+net::awaitable<unsigned> client_session::send_upstream(std::string_view head, std::string_view body) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        up_ = attempt == 0 ? w_.pool.take_idle() : nullptr;
+        if (!up_) {
+            beast::error_code ec;
+            up_ = co_await w_.pool.connect(ec);
+            if (ec) co_return status_for(ec);
+        }
+        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+        auto [ec, n] = co_await net::async_write(up_->stream, bufs, use_tuple);
+        if (!ec) co_return 0u;
+        bool retry = up_->reused && n == 0;
+        up_.reset();
+        if (!retry) co_return status_for(ec);
+    }
+    co_return 502u;
+}
+
+// 0 on success, 1 if the client failed (nothing more can be said to it), else a status to answer.
+net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
+    auto& body = parser_->get().body();
+    char* relay = relay_buffer();
+    char size_line[24];
+    while (!parser_->is_done()) {
+        body.data = relay;
+        body.size = relay_size;
+        stream_.expires_after(w_.cfg.idle_timeout);
+        auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
+        if (ec == http::error::need_buffer) ec = {};
+        if (ec == http::error::body_limit) co_return 413u;
+        if (ec) {
+            close_after_ = true;
+            co_return 1u;
+        }
+        std::size_t got = relay_size - body.size;
+        bool done = parser_->is_done();
+        std::string_view prefix = chunked && got ? chunk_header(size_line, got) : std::string_view();
+        std::string_view suffix;
+        if (chunked) suffix = got ? (done ? "\r\n0\r\n\r\n" : "\r\n") : (done ? "0\r\n\r\n" : "");
+        std::array<net::const_buffer, 3> bufs{net::buffer(prefix), net::buffer(relay, got), net::buffer(suffix)};
+        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        auto [wec, wn] = co_await net::async_write(up_->stream, bufs, use_tuple);
+        if (wec) {
+            close_after_ = true;
+            co_return status_for(wec);
+        }
+    }
+    co_return 0u;
+}
+
+net::awaitable<unsigned> client_session::read_upstream_head(bool head_request) {
+    for (;;) {
+        up_parser_.emplace();
+        up_parser_->body_limit(boost::none);
+        if (head_request) up_parser_->skip(true);
+        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        auto [ec, n] = co_await http::async_read_header(up_->stream, up_->buffer, *up_parser_, use_tuple);
+        if (ec) co_return status_for(ec);
+        unsigned status = up_parser_->get().result_int();
+        if (status == 101) co_return 502u;  // Upgrade is never forwarded, so a switch is a protocol error
+        if (status >= 200) co_return 0u;
+        // 1xx interim answers are consumed here; the final one follows.
+    }
+}
+
+net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, std::size_t limit) {
+    out.clear();
+    if (auto len = up_parser_->content_length()) {
+        if (*len > limit) co_return 502u;
+        out.reserve(*len);
+    }
+    auto& body = up_parser_->get().body();
+    char* relay = relay_buffer();
+    while (!up_parser_->is_done()) {
+        body.data = relay;
+        body.size = relay_size;
+        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        auto [ec, n] = co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
+        if (ec == http::error::need_buffer) ec = {};
+        out.append(relay, relay_size - body.size);
+        if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done())) co_return status_for(ec);
+        if (out.size() > limit) co_return 502u;
+    }
+    co_return 0u;
+}
+
+// The upstream connection goes back to the pool only after a complete answer it allows to reuse.
+void client_session::finish_upstream() {
+    if (up_ && up_parser_ && up_parser_->is_done() && up_parser_->keep_alive() && up_->buffer.size() == 0) {
+        w_.pool.give_back(std::move(up_));
+    }
+    up_.reset();
+}
+
+net::awaitable<client_session::next> client_session::answer(unsigned status, std::string_view content_type,
+                                                            std::string_view body, const rule* r, bool keep_alive,
+                                                            std::string_view extra_name,
+                                                            std::string_view extra_value) {
+    keep_alive = keep_alive && !close_after_ && parser_ && client_keep_alive();
+    std::array<header_pair, 5> add{};
+    std::size_t n = 0;
+    add[n++] = {"Content-Type", content_type};
+    if (!extra_name.empty()) add[n++] = {extra_name, extra_value};
+    char deprecation[24];
+    std::string link;
+    if (r && r->deprecation.enabled) {
+        deprecation[0] = '@';
+        auto [end, ec] = std::to_chars(deprecation + 1, deprecation + sizeof deprecation, r->deprecation.deprecation_unix);
+        add[n++] = {"Deprecation", std::string_view(deprecation, static_cast<std::size_t>(end - deprecation))};
+        if (!r->deprecation.sunset.empty()) add[n++] = {"Sunset", r->deprecation.sunset};
+        if (!r->deprecation.successor.empty()) {
+            link = "<" + r->deprecation.successor + ">; rel=\"successor-version\"";
+            add[n++] = {"Link", link};
+        }
+    }
+    head_out_.clear();
+    unsigned version = parser_ ? parser_->get().version() : 11;
+    write_client_head(head_out_, status, {}, nullptr, {body_framing::length, body.size()}, keep_alive,
+                      version, std::span<const header_pair>(add.data(), n));
+    if (!co_await write_client(head_out_, body)) co_return next::close;
+    co_return keep_alive ? next::keep_alive : next::close;
+}
+
+net::awaitable<client_session::next> client_session::refuse(const rule* r, error_style style, const refusal& why,
+                                                            bool keep_alive) {
+    if (!keep_alive) close_after_ = true;
+    client_answer a = render_refusal(style, why);
+    std::string challenge;
+    if (why.status == 401 && r) {
+        for (const auto& src : r->accept) {
+            for (const auto& scheme : src.schemes) {
+                if (challenge.find(scheme) != std::string::npos) continue;
+                if (!challenge.empty()) challenge += ", ";
+                challenge += scheme + " realm=\"shimgate\"";
+            }
+        }
+    }
+    co_return co_await answer(a.status, a.content_type, a.body, r, keep_alive,
+                              challenge.empty() ? std::string_view() : std::string_view("WWW-Authenticate"),
+                              challenge);
+}
+
+net::awaitable<bool> client_session::write_client(std::string_view a, std::string_view b,
+                                                  std::string_view c, std::string_view d) {
+    std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c), net::buffer(d)};
+    stream_.expires_after(w_.cfg.idle_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, bufs, use_tuple);
+    co_return !ec;
+}
+
+// Half-close, then read and discard what the client still sends for a short while, so that unread
+// request bytes do not turn the close into a reset that destroys the answer before it is read.
+net::awaitable<void> client_session::linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!ec) {
+        stream_.expires_after(std::chrono::seconds(2));
+        std::size_t discarded = 0;
+        char sink[4096];
+        while (discarded < (1u << 20)) {
+            auto [rec, n] = co_await stream_.async_read_some(net::buffer(sink), use_tuple);
+            if (rec) break;
+            discarded += n;
+        }
+    }
+    stream_.socket().close(ec);
+}
+
+}  // namespace shimgate

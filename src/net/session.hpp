@@ -1,0 +1,87 @@
+#pragma once
+// One client connection: reads requests (strictly framed), routes each to the translation stages or
+// to plain pass-through, exchanges it with the upstream over the worker's pool and writes the answer.
+// Requests on a connection are handled one after another, so pipelined requests are answered in order.
+// All request logic lives in pure functions (proxy/); this class only moves bytes.
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/rule_set.hpp"
+#include "net/worker.hpp"
+#include "proxy/forward_headers.hpp"
+#include "proxy/refusal.hpp"
+#include "proxy/route.hpp"
+
+namespace shimgate {
+
+class client_session {
+public:
+    client_session(worker& w, boost::asio::ip::tcp::socket socket);
+    ~client_session();
+    client_session(const client_session&) = delete;
+    client_session& operator=(const client_session&) = delete;
+
+    boost::asio::awaitable<void> run();
+
+    // Drain: a connection waiting for its next request is closed now; a busy one closes after
+    // its current answer.
+    void close_if_idle();
+
+private:
+    enum class next { keep_alive, close };
+    using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+    using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+
+    boost::asio::awaitable<bool> read_head();
+    boost::asio::awaitable<next> handle_request();
+    boost::asio::awaitable<next> pass_through(std::string_view target);
+    boost::asio::awaitable<next> translate(const rule_set_ptr& rules, path_match match,
+                                           std::string_view query);
+
+    // Reads the rest of the request body into `out` (limit: --max-body). 0 or the refusal status.
+    boost::asio::awaitable<unsigned> read_whole_body(std::string& out);
+    boost::asio::awaitable<bool> send_continue_if_expected();
+
+    // Upstream exchange. 0 on success, else 502/504 to answer with (nothing was sent to the client).
+    boost::asio::awaitable<unsigned> send_upstream(std::string_view head, std::string_view body);
+    boost::asio::awaitable<unsigned> stream_request_body(bool chunked);
+    boost::asio::awaitable<unsigned> read_upstream_head(bool head_request);
+    boost::asio::awaitable<unsigned> read_upstream_body(std::string& out, std::size_t limit);
+    boost::asio::awaitable<next> relay_response(bool head_request);
+    void finish_upstream();
+
+    boost::asio::awaitable<next> answer(unsigned status, std::string_view content_type,
+                                        std::string_view body, const rule* r, bool keep_alive,
+                                        std::string_view extra_name = {},
+                                        std::string_view extra_value = {});
+    boost::asio::awaitable<next> refuse(const rule* r, error_style style, const refusal& why,
+                                        bool keep_alive);
+    boost::asio::awaitable<bool> write_client(std::string_view a, std::string_view b = {},
+                                              std::string_view c = {}, std::string_view d = {});
+    boost::asio::awaitable<void> linger_close();
+    bool client_keep_alive() const;
+    bool body_pending() const;
+    char* relay_buffer();
+
+    worker& w_;
+    boost::beast::tcp_stream stream_;
+    boost::beast::flat_buffer buffer_;
+    std::string peer_ip_;
+    std::string head_out_;  // reused for every head the session writes
+    std::string body_in_;   // reused request body of translated routes
+    std::string body_up_;   // reused upstream answer of translated routes
+    std::optional<request_parser> parser_;
+    std::optional<response_parser> up_parser_;
+    upstream_connection_ptr up_;
+    std::unique_ptr<char[]> relay_;  // allocated the first time a body is streamed
+    bool idle_ = true;
+    bool close_after_ = false;  // set when the connection must end after this answer
+};
+
+}  // namespace shimgate

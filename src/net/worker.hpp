@@ -1,0 +1,39 @@
+#pragma once
+// One worker per thread: its own io_context (single-threaded concurrency hint), acceptor
+// (SO_REUSEPORT), upstream pool, JSON parser and rule-set pointer. Everything here is touched only
+// from the worker's thread, so the request path takes no lock.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <atomic>
+#include <optional>
+#include <unordered_set>
+
+#include "config/config.hpp"
+#include "config/rule_set.hpp"
+#include "json/json_context.hpp"
+#include "net/upstream_pool.hpp"
+
+namespace shimgate {
+
+class client_session;
+
+struct worker {
+    worker(const config& c, std::vector<boost::asio::ip::tcp::endpoint> upstream,
+           rule_set_ptr initial_rules, std::atomic<std::size_t>& open)
+        : cfg(c),
+          pool(ioc, std::move(upstream), c.connect_timeout),
+          rules(std::move(initial_rules)),
+          open_connections(open) {}
+
+    boost::asio::io_context ioc{1};
+    const config& cfg;
+    upstream_pool pool;
+    json_context json;
+    rule_set_ptr rules;  // replaced on reload; a request keeps the set it started with
+    bool draining = false;
+    std::unordered_set<client_session*> sessions;
+    std::atomic<std::size_t>& open_connections;  // process-wide, for --max-connections
+    std::optional<boost::asio::ip::tcp::acceptor> acceptor;
+};
+
+}  // namespace shimgate

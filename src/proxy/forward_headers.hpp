@@ -1,0 +1,54 @@
+#pragma once
+// Builds the heads the shim sends: the upstream request head and the client response head.
+// RFC 9110 §7.6: hop-by-hop fields and those named in Connection are removed, Via is added,
+// X-Forwarded-For / -Proto / -Host are set from the real peer (client-supplied ones replaced),
+// Host is the upstream's own. Framing fields (Content-Length, Transfer-Encoding) are always
+// written by the shim from what it will actually send, never copied. Pure functions.
+#include <boost/beast/http/fields.hpp>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace shimgate {
+
+enum class body_framing { none, length, chunked, until_close };
+
+struct framing_spec {
+    body_framing kind = body_framing::none;
+    std::uint64_t length = 0;  // for body_framing::length
+};
+
+struct forward_info {
+    std::string_view peer_ip;        // the real peer: "127.0.0.1", "::1"
+    std::string_view proto;          // "http" or "https": how the client reached the shim
+    std::string_view upstream_host;  // Host sent upstream: "127.0.0.1:9090"
+};
+
+using header_pair = std::pair<std::string_view, std::string_view>;
+
+// True for fields that never cross the proxy as they are (hop-by-hop, framing, and those the
+// proxy rewrites), given the Connection options of the same message.
+bool is_connection_specific(std::string_view name, const boost::beast::http::fields& message);
+
+// Appends "Name: value\r\n"; a value carrying CR, LF or NUL is never written (it cannot come from a
+// parsed message, this guards values the shim builds itself).
+void append_field(std::string& out, std::string_view name, std::string_view value);
+
+// Appends the whole upstream request head, ending with the empty line. `drop` names extra client
+// fields to leave out (a translated route's credential headers and Content-Type); `add` are written
+// after the forwarded fields.
+void write_upstream_head(std::string& out, std::string_view method, std::string_view target,
+                         const boost::beast::http::fields& client, const forward_info& info,
+                         framing_spec body, std::span<const std::string_view> drop = {},
+                         std::span<const header_pair> add = {});
+
+// Appends the whole client response head. `keep_alive` false adds `Connection: close`; an HTTP/1.0
+// client kept alive gets `Connection: keep-alive`. `upstream` may be null for the shim's own answers.
+void write_client_head(std::string& out, unsigned status, std::string_view reason,
+                       const boost::beast::http::fields* upstream, framing_spec body,
+                       bool keep_alive, unsigned client_version,
+                       std::span<const header_pair> add = {});
+
+}  // namespace shimgate

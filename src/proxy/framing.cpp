@@ -1,0 +1,153 @@
+#include "proxy/framing.hpp"
+
+#include <algorithm>
+
+namespace shimgate {
+namespace {
+
+namespace http = boost::beast::http;
+
+constexpr head_verdict bad(std::string_view why) { return {400, why}; }
+
+bool is_tchar(unsigned char c) {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+// field-vchar / SP / HTAB / obs-text: anything but controls (incl. NUL, CR, LF) and DEL.
+bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return (x | 0x20) == (y | 0x20);
+           });
+}
+
+std::string_view trim_ows(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+std::size_t skip_leading_empty_lines(std::string_view bytes) {
+    std::size_t i = 0;
+    while (i + 1 < bytes.size() && bytes[i] == '\r' && bytes[i + 1] == '\n') i += 2;
+    return i;
+}
+
+// A Host value: uri-host [ ":" port ], no userinfo, path, whitespace or controls.
+bool valid_host(std::string_view v) {
+    if (v.empty()) return false;
+    return std::all_of(v.begin(), v.end(), [](char ch) {
+        auto c = static_cast<unsigned char>(ch);
+        return c > 0x20 && c < 0x7f && c != '/' && c != '@' && c != '?' && c != '#' && c != '\\';
+    });
+}
+
+}  // namespace
+
+std::size_t find_head_end(std::string_view bytes) noexcept {
+    std::size_t start = skip_leading_empty_lines(bytes);
+    auto pos = bytes.find("\r\n\r\n", start);
+    return pos == std::string_view::npos ? 0 : pos + 4;
+}
+
+head_verdict check_partial_head(std::string_view buffered, const head_limits& limits) noexcept {
+    std::string_view rest = buffered.substr(skip_leading_empty_lines(buffered));
+    auto eol = rest.find('\n');
+    if (eol == std::string_view::npos) {
+        if (rest.size() > limits.max_request_line) return {414, "request line too long"};
+        return {};
+    }
+    if (eol + 1 > limits.max_request_line + 2) return {414, "request line too long"};
+    if (rest.size() - (eol + 1) > limits.max_header_bytes + 2) return {431, "header block too large"};
+    return {};
+}
+
+head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept {
+    head.remove_prefix(skip_leading_empty_lines(head));
+    // Every line must end in CRLF: no bare CR, no bare LF.
+    for (std::size_t i = 0; i < head.size(); ++i) {
+        char c = head[i];
+        if (c == '\n' && (i == 0 || head[i - 1] != '\r')) return bad("bare LF in request head");
+        if (c == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) return bad("bare CR in request head");
+        if (c == '\0') return bad("NUL in request head");
+    }
+    auto line_end = head.find("\r\n");
+    if (line_end > limits.max_request_line) return {414, "request line too long"};
+    std::string_view request_line = head.substr(0, line_end);
+    for (char ch : request_line) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) return bad("control character in request line");
+    }
+    std::string_view fields = head.substr(line_end + 2);  // field lines + final CRLF
+    if (fields.size() - 2 > limits.max_header_bytes) return {431, "header block too large"};
+
+    std::size_t count = 0;
+    while (fields.size() > 2) {
+        auto end = fields.find("\r\n");
+        std::string_view line = fields.substr(0, end);
+        fields.remove_prefix(end + 2);
+        if (++count > limits.max_header_fields) return {431, "too many header fields"};
+        if (line.front() == ' ' || line.front() == '\t') return bad("obsolete line folding");
+        auto colon = line.find(':');
+        if (colon == 0 || colon == std::string_view::npos) return bad("malformed header field");
+        for (std::size_t i = 0; i < colon; ++i) {
+            // Also refuses whitespace between the name and the colon (RFC 9112 §5.1).
+            if (!is_tchar(static_cast<unsigned char>(line[i]))) return bad("invalid header field name");
+        }
+        for (std::size_t i = colon + 1; i < line.size(); ++i) {
+            if (!is_value_char(static_cast<unsigned char>(line[i])))
+                return bad("control character in header value");
+        }
+    }
+    return {};
+}
+
+head_verdict check_request_framing(const http::request_header<>& h) noexcept {
+    if (h.version() != 11 && h.version() != 10) return {505, "unsupported HTTP version"};
+    if (h.method() == http::verb::connect) return {405, "CONNECT is not supported"};
+
+    std::size_t hosts = 0, lengths = 0, encodings = 0;
+    std::string_view host, length, encoding;
+    for (const auto& f : h) {
+        switch (f.name()) {
+            case http::field::host: ++hosts, host = f.value(); break;
+            case http::field::content_length: ++lengths, length = f.value(); break;
+            case http::field::transfer_encoding: ++encodings, encoding = f.value(); break;
+            default: break;
+        }
+    }
+    if (h.version() == 11 && hosts == 0) return bad("missing Host");
+    if (hosts > 1) return bad("repeated Host");
+    if (hosts == 1 && !valid_host(trim_ows(host))) return bad("invalid Host");
+
+    if (lengths > 1) return bad("repeated Content-Length");
+    if (lengths == 1) {
+        std::string_view v = trim_ows(length);
+        if (v.empty() || v.size() > 19 ||
+            !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            return bad("invalid Content-Length");
+    }
+    if (encodings > 0) {
+        if (lengths > 0) return bad("Content-Length with Transfer-Encoding");
+        if (h.version() == 10) return bad("Transfer-Encoding in HTTP/1.0");
+        if (encodings > 1 || !iequals(trim_ows(encoding), "chunked"))
+            return bad("Transfer-Encoding other than chunked");
+    }
+
+    std::string_view target = h.target();
+    if (target.empty()) return bad("empty request target");
+    if (target == "*") {
+        if (h.method() != http::verb::options) return bad("asterisk-form target on a method other than OPTIONS");
+    } else if (target.front() != '/') {
+        // absolute-form only (authority-form belongs to CONNECT, refused above)
+        auto scheme_end = target.find("://");
+        if (scheme_end == std::string_view::npos) return bad("invalid request target");
+        std::string_view scheme = target.substr(0, scheme_end);
+        if (!iequals(scheme, "http") && !iequals(scheme, "https")) return bad("invalid request target");
+    }
+    return {};
+}
+
+}  // namespace shimgate

@@ -1,0 +1,39 @@
+#pragma once
+// Strict HTTP/1.x request framing: the smuggling defences. Boost 1.81's parser alone accepts
+// obs-fold, some control characters and several ambiguous framings, so the raw head is checked
+// before it is parsed and the parsed header is checked again before anything is forwarded.
+// Pure functions.
+#include <boost/beast/http/message.hpp>
+#include <cstddef>
+#include <string_view>
+
+namespace shimgate {
+
+struct head_limits {
+    std::size_t max_request_line = 8192;
+    std::size_t max_header_bytes = 16384;  // the field lines, excluding the request line
+    std::size_t max_header_fields = 100;
+};
+
+struct head_verdict {
+    unsigned status = 0;      // 0: acceptable; else 400, 405, 414, 431, 505 (then close)
+    std::string_view reason;  // static text naming the problem, for logs and metrics
+    bool ok() const noexcept { return status == 0; }
+};
+
+// Where the head ends in `bytes` (the offset just past the empty line), or 0 if it is incomplete.
+// Leading empty lines (RFC 9112 §2.2) are part of the head.
+std::size_t find_head_end(std::string_view bytes) noexcept;
+
+// Verdict for an incomplete head of `buffered` bytes: too long already, or keep reading.
+head_verdict check_partial_head(std::string_view buffered, const head_limits& limits) noexcept;
+
+// Byte-level checks of a complete head (as located by find_head_end): line endings, request-line
+// length, header size and count, obs-fold, field-name syntax, CR/LF/NUL and other controls in values.
+head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept;
+
+// Semantic checks of the parsed header: version, Host, Content-Length / Transfer-Encoding
+// combinations, CONNECT, request-target form.
+head_verdict check_request_framing(const boost::beast::http::request_header<>& h) noexcept;
+
+}  // namespace shimgate
