@@ -1,7 +1,9 @@
 #pragma once
-// Loads the rule files of a directory (every *.json, in file-name order) into an immutable rule_set.
-// Fails fast: the first problem found is returned as one line naming the file, the rule and the
-// problem, e.g. `rules/explo.json: rule "explo-update-user-group": field "is_demo_group": unknown type "bool"`.
+// Loads the rule files of a directory (every *.json, in file-name order; none at all is an error)
+// into an immutable rule_set. The format is documented in rules/README.md. Fails fast: the first
+// problem found is returned as one line naming the file, the rule and the problem, e.g.
+//   rules/explo.json: rule "explo-update-user-group": request.fields.is_demo_group: unknown type
+//   "bool" (expected string|boolean|...)        <- one line, wrapped here
 #include <filesystem>
 #include <string>
 #include <string_view>

@@ -104,7 +104,7 @@ net::awaitable<bool> client_session::read_head() {
         if (head_end != 0) break;
         if (auto v = check_partial_head(data, limits); !v.ok()) {
             idle_ = false;
-            co_await refuse(nullptr, error_style::problem, {v.status, std::string(v.reason)}, false);
+            co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
             co_return false;
         }
         auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_size), use_tuple);
@@ -112,7 +112,7 @@ net::awaitable<bool> client_session::read_head() {
             bool partial = buffer_.size() != 0 && !idle_;
             idle_ = false;
             if (ec == beast::error::timeout && partial)
-                co_await refuse(nullptr, error_style::problem, {408, "request head not received in time"}, false);
+                co_await refuse(nullptr, error_style::problem, 408, "request head not received in time", false);
             co_return false;
         }
         buffer_.commit(n);
@@ -124,7 +124,7 @@ net::awaitable<bool> client_session::read_head() {
     idle_ = false;
     std::string_view head = as_view(buffer_.data()).substr(0, head_end);
     if (auto v = check_raw_head(head, limits); !v.ok()) {
-        co_await refuse(nullptr, error_style::problem, {v.status, std::string(v.reason)}, false);
+        co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
         co_return false;
     }
     // Leading empty lines are allowed before a request line (RFC 9112 §2.2); the parser wants none.
@@ -140,11 +140,11 @@ net::awaitable<bool> client_session::read_head() {
     beast::error_code ec;
     std::size_t used = parser_->put(net::buffer(buffer_.data().data(), head_end), ec);
     if (ec == http::error::body_limit) {
-        co_await refuse(nullptr, error_style::problem, {413, "request body over the limit"}, false);
+        co_await refuse(nullptr, error_style::problem, 413, "request body over the limit", false);
         co_return false;
     }
     if (ec || !parser_->is_header_done()) {
-        co_await refuse(nullptr, error_style::problem, {400, "malformed request head: " + ec.message()}, false);
+        co_await refuse(nullptr, error_style::problem, 400, "malformed request head", false);
         co_return false;
     }
     buffer_.consume(used);
@@ -160,11 +160,11 @@ bool client_session::body_pending() const { return !parser_->is_done(); }
 net::awaitable<client_session::next> client_session::handle_request() {
     auto& req = parser_->get();
     if (auto v = check_request_framing(req.base()); !v.ok()) {
-        co_return co_await refuse(nullptr, error_style::problem, {v.status, std::string(v.reason)}, false);
+        co_return co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
     }
     if (auto expect = req[http::field::expect]; !expect.empty()) {
         if (!iequals(expect, "100-continue") || req.version() != 11) {
-            co_return co_await refuse(nullptr, error_style::problem, {417, "unsupported Expect"}, false);
+            co_return co_await refuse(nullptr, error_style::problem, 417, "unsupported Expect", false);
         }
     }
     std::string_view target = req.target();
@@ -173,7 +173,7 @@ net::awaitable<client_session::next> client_session::handle_request() {
     auto split = split_request_target(target);
     std::optional<std::string> path = split ? normalize_path(split->path) : std::nullopt;
     if (!path) {
-        co_return co_await refuse(nullptr, error_style::problem, {400, "invalid request target"}, false);
+        co_return co_await refuse(nullptr, error_style::problem, 400, "invalid request target", false);
     }
     rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
     if (rules) {
@@ -210,7 +210,7 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         if (*len <= relay_size) {
             if (!co_await send_continue_if_expected()) co_return next::close;
             if (auto st = co_await read_whole_body(body_in_); st != 0) {
-                co_return co_await refuse(nullptr, error_style::problem, {st, st == 413 ? "request body over the limit" : "request body incomplete"}, false);
+                co_return co_await refuse(nullptr, error_style::problem, st, st == 413 ? "request body over the limit" : "request body incomplete", false);
             }
             buffered_body = body_in_;
         }
@@ -226,20 +226,23 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     forward_info info{peer_ip_, "http", cfg.upstream.host_header};
     write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body);
     if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
-        co_return co_await refuse(nullptr, error_style::problem, {st, st == 504 ? "upstream timed out" : "upstream unreachable"}, client_keep_alive() && !body_pending());
+        co_return co_await refuse(nullptr, error_style::problem, st, st == 504 ? "upstream timed out" : "upstream unreachable", client_keep_alive() && !body_pending());
     }
     if (body_pending()) {
         if (!co_await send_continue_if_expected()) co_return next::close;
         if (auto st = co_await stream_request_body(body.kind == body_framing::chunked); st != 0) {
             up_.reset();
             if (st == 1) co_return next::close;  // the client went away
-            co_return co_await refuse(nullptr, error_style::problem, {st, st == 413 ? "request body over the limit" : "upstream failed while receiving the body"}, false);
+            std::string_view why = st == 413   ? "request body over the limit"
+                                   : st == 400 ? "malformed chunked body"
+                                               : "upstream failed while receiving the body";
+            co_return co_await refuse(nullptr, error_style::problem, st, why, false);
         }
     }
     bool head_request = req.method() == http::verb::head;
     if (auto st = co_await read_upstream_head(head_request); st != 0) {
         up_.reset();
-        co_return co_await refuse(nullptr, error_style::problem, {st, st == 504 ? "upstream timed out" : "upstream failed"}, client_keep_alive());
+        co_return co_await refuse(nullptr, error_style::problem, st, st == 504 ? "upstream timed out" : "upstream failed", client_keep_alive());
     }
     co_return co_await relay_response(head_request);
 }
@@ -288,7 +291,7 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
             if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done())) {
                 up_.reset();
                 if (!head_sent) {
-                    co_return co_await refuse(nullptr, error_style::problem, {status_for(ec), "upstream failed mid-answer"}, false);
+                    co_return co_await refuse(nullptr, error_style::problem, status_for(ec), "upstream failed mid-answer", false);
                 }
                 co_return next::close;
             }
@@ -320,17 +323,21 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     const rule* first = match.candidates.front();
     // Header-level checks first: a refused request is answered without reading its body.
     if (auto why = check_content_type(req.base())) {
-        co_return co_await refuse(first, first->errors, *why, !body_pending());
+        co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
     }
     auto token = authenticate(*first, req.base());
-    if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
+    if (!token) {
+        co_return co_await refuse(first, first->errors, token.error().status, token.error().message, !body_pending());
+    }
     if (!co_await send_continue_if_expected()) co_return next::close;
     if (auto st = co_await read_whole_body(body_in_); st != 0) {
-        co_return co_await refuse(first, first->errors, {st, st == 413 ? "request body over the limit of " + std::to_string(cfg.max_body) + " bytes" : "request body incomplete"}, false);
+        std::string why = st == 413 ? "request body over the limit of " + std::to_string(cfg.max_body) + " bytes"
+                                    : std::string("request body incomplete");
+        co_return co_await refuse(first, first->errors, st, why, false);
     }
     const rule* r = select_by_body(match, body_in_);
     auto call = transform_request(*r, match.params, token.value(), query, body_in_, w_.json);
-    if (!call) co_return co_await refuse(r, r->errors, call.error(), client_keep_alive());
+    if (!call) co_return co_await refuse(r, r->errors, call.error().status, call.error().message, client_keep_alive());
 
     std::string target = cfg.upstream.prefix + call->target;
     std::array<std::string_view, 2> fixed_drop{"content-type", "accept-encoding"};
@@ -345,7 +352,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     write_upstream_head(head_out_, call->method, target, req.base(), info,
                         {body_framing::length, call->body.size()}, drop, add);
     if (auto st = co_await send_upstream(head_out_, call->body); st != 0) {
-        co_return co_await refuse(r, r->errors, {st, st == 504 ? "upstream timed out" : "upstream unreachable"}, client_keep_alive());
+        co_return co_await refuse(r, r->errors, st, st == 504 ? "upstream timed out" : "upstream unreachable", client_keep_alive());
     }
     unsigned st = co_await read_upstream_head(false);
     if (st == 0) {
@@ -359,7 +366,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     }
     if (st != 0) {
         up_.reset();
-        co_return co_await refuse(r, r->errors, {st, st == 504 ? "upstream timed out" : "upstream failed"}, client_keep_alive());
+        co_return co_await refuse(r, r->errors, st, st == 504 ? "upstream timed out" : "upstream failed", client_keep_alive());
     }
     unsigned upstream_status = up_parser_->get().result_int();
     finish_upstream();
@@ -419,9 +426,13 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return 413u;
+        if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message) {
+            co_return 400u;  // bad chunked framing
+        }
         if (ec) {
             close_after_ = true;
-            co_return 1u;
+            co_return 1u;  // the client went away or its socket failed
         }
         std::size_t got = relay_size - body.size;
         bool done = parser_->is_done();
@@ -512,9 +523,10 @@ net::awaitable<client_session::next> client_session::answer(unsigned status, std
     co_return keep_alive ? next::keep_alive : next::close;
 }
 
-net::awaitable<client_session::next> client_session::refuse(const rule* r, error_style style, const refusal& why,
-                                                            bool keep_alive) {
+net::awaitable<client_session::next> client_session::refuse(const rule* r, error_style style, unsigned status,
+                                                            std::string_view message, bool keep_alive) {
     if (!keep_alive) close_after_ = true;
+    refusal why{status, std::string(message)};
     client_answer a = render_refusal(style, why);
     std::string challenge;
     if (why.status == 401 && r) {

@@ -60,8 +60,10 @@ private:
                                         std::string_view body, const rule* r, bool keep_alive,
                                         std::string_view extra_name = {},
                                         std::string_view extra_value = {});
-    boost::asio::awaitable<next> refuse(const rule* r, error_style style, const refusal& why,
-                                        bool keep_alive);
+    // The shim's own answer in `style`. Arguments are views: GCC 12 double-destroys temporaries
+    // with destructors inside co_await expressions, so none are created there.
+    boost::asio::awaitable<next> refuse(const rule* r, error_style style, unsigned status,
+                                        std::string_view message, bool keep_alive);
     boost::asio::awaitable<bool> write_client(std::string_view a, std::string_view b = {},
                                               std::string_view c = {}, std::string_view d = {});
     boost::asio::awaitable<void> linger_close();

@@ -45,6 +45,8 @@ upstream_connection_ptr upstream_pool::take_idle() {
 
 net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::error_code& ec) {
     auto c = std::make_unique<upstream_connection>(ioc_);
+    // Beast reads at most the buffer's free capacity at a time: give streamed answers room.
+    c->buffer.reserve(64 * 1024);
     c->stream.expires_after(connect_timeout_);
     auto [err, ep] = co_await c->stream.async_connect(endpoints_, net::as_tuple(net::use_awaitable));
     c->stream.expires_never();

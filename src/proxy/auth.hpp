@@ -14,8 +14,8 @@ namespace shimgate {
 // token, token with spaces or control characters), 400 for two credential headers.
 result<std::string_view> authenticate(const rule& r, const boost::beast::http::fields& headers);
 
-// nullopt-like: an empty refusal message means accepted. application/json, any +json type, or no
-// Content-Type at all are accepted; anything else is a 415.
+// nullopt means accepted: application/json, any +json type (parameters allowed, case-insensitive),
+// or no Content-Type at all. Anything else is a 415; two Content-Type headers are a 400.
 std::optional<refusal> check_content_type(const boost::beast::http::fields& headers);
 
 }  // namespace shimgate

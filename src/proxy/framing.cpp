@@ -54,6 +54,10 @@ std::size_t find_head_end(std::string_view bytes) noexcept {
 
 head_verdict check_partial_head(std::string_view buffered, const head_limits& limits) noexcept {
     std::string_view rest = buffered.substr(skip_leading_empty_lines(buffered));
+    // A head using bare LF line ends would never show CRLFCRLF: refuse it as soon as it is seen.
+    for (auto lf = rest.find('\n'); lf != std::string_view::npos; lf = rest.find('\n', lf + 1)) {
+        if (lf == 0 || rest[lf - 1] != '\r') return bad("bare LF in request head");
+    }
     auto eol = rest.find('\n');
     if (eol == std::string_view::npos) {
         if (rest.size() > limits.max_request_line) return {414, "request line too long"};

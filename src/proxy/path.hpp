@@ -17,7 +17,9 @@ struct split_target {
 // nullopt for targets that are neither origin-form nor absolute-form (e.g. "*" or authority-form).
 std::optional<split_target> split_request_target(std::string_view target);
 
-// nullopt if the path is invalid (bad percent-encoding, an encoded '/', NUL, or it does not start with '/').
+// nullopt if the path is invalid (bad percent-encoding, NUL or %00, a control character or space,
+// or it does not start with '/'). Other percent-encoded characters stay encoded (hex upper-cased),
+// so "%2F" is no segment separator: "/a%2Fb" stays one segment.
 std::optional<std::string> normalize_path(std::string_view path);
 
 }  // namespace shimgate

@@ -1,0 +1,100 @@
+#include "proxy/auth.hpp"
+
+#include <boost/beast/core/string.hpp>
+
+namespace shimgate {
+namespace {
+
+namespace http = boost::beast::http;
+
+// `"Authorization: Token <token>" or "Authorization: Bearer <token>"`: what the client should send.
+std::string expected(const rule& r) {
+    std::string out;
+    for (const auto& src : r.accept) {
+        for (const auto& scheme : src.schemes) {
+            if (!out.empty()) out += " or ";
+            out += '"' + src.header + ": " + scheme + " <token>\"";
+        }
+    }
+    return out;
+}
+
+refusal unauthorized(const rule& r, std::string_view what) {
+    return refusal{401, std::string(what) + ": expected " + expected(r)};
+}
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t';
+}
+
+// Tokens are opaque to the shim but go upstream verbatim: visible ASCII only.
+bool is_token_char(char c) {
+    return c > 0x20 && c < 0x7F;
+}
+
+}  // namespace
+
+result<std::string_view> authenticate(const rule& r, const http::fields& headers) {
+    const credential_source* source = nullptr;
+    std::string_view value;
+    std::size_t count = 0;
+    for (const auto& src : r.accept) {
+        auto [it, end] = headers.equal_range(src.header);
+        for (; it != end; ++it) {
+            ++count;
+            source = &src;
+            value = it->value();
+        }
+    }
+    if (count == 0) return unauthorized(r, "missing credential");
+    // Two credentials could be read differently by the shim and the upstream: refuse both.
+    if (count > 1)
+        return refusal{400, "two credential headers: send exactly one of " + expected(r)};
+
+    std::size_t i = 0;
+    while (i < value.size() && is_space(value[i])) ++i;
+    std::size_t scheme_end = i;
+    while (scheme_end < value.size() && !is_space(value[scheme_end])) ++scheme_end;
+    const std::string_view scheme = value.substr(i, scheme_end - i);
+    bool known = false;
+    for (const auto& s : source->schemes) known = known || boost::beast::iequals(s, scheme);
+    if (!known)
+        return unauthorized(r, "malformed " + source->header + " credential (wrong scheme)");
+
+    i = scheme_end;
+    while (i < value.size() && is_space(value[i])) ++i;
+    std::string_view token = value.substr(i);
+    while (!token.empty() && is_space(token.back())) token.remove_suffix(1);
+    if (token.empty())
+        return unauthorized(r, "malformed " + source->header + " credential (empty token)");
+    for (char c : token)
+        if (!is_token_char(c))
+            return unauthorized(r,
+                                "malformed " + source->header +
+                                    " credential (whitespace or control character in the token)");
+    return token;
+}
+
+std::optional<refusal> check_content_type(const http::fields& headers) {
+    auto [it, end] = headers.equal_range(http::field::content_type);
+    if (it == end)
+        return std::nullopt;  // the seeds' clients always send JSON; absent reads as JSON
+    if (std::next(it) != end) return refusal{400, "two Content-Type headers"};
+
+    const std::string_view value = it->value();
+    std::string_view type = value.substr(0, value.find(';'));
+    while (!type.empty() && is_space(type.front())) type.remove_prefix(1);
+    while (!type.empty() && is_space(type.back())) type.remove_suffix(1);
+
+    const auto slash = type.find('/');
+    const bool json = slash != std::string_view::npos && slash > 0 &&
+                      (boost::beast::iequals(type, "application/json") ||
+                       (type.size() - slash - 1 > 5 &&
+                        boost::beast::iequals(type.substr(type.size() - 5), "+json")));
+    if (json) return std::nullopt;
+    constexpr std::size_t max_echo = 64;  // enough to recognise the type, bounded in the answer
+    return refusal{415, "unsupported Content-Type \"" + std::string(type.substr(0, max_echo)) +
+                            "\": expected application/json"};
+}
+
+}  // namespace shimgate

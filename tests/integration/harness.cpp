@@ -1,0 +1,252 @@
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <cstring>
+#include <sstream>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+namespace shimgate::testing {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+child_process::child_process(const std::string& binary, const std::vector<std::string>& args) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::dup2(fds[1], 1);
+        ::dup2(fds[1], 2);
+        std::vector<char*> argv;
+        argv.push_back(const_cast<char*>(binary.c_str()));
+        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+        argv.push_back(nullptr);
+        ::execv(binary.c_str(), argv.data());
+        ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_fd_ = fds[0];
+}
+
+child_process::~child_process() {
+    if (!status_) {
+        if (!stop(SIGTERM, std::chrono::seconds(10))) {
+            ::kill(pid_, SIGKILL);
+            wait_exit(std::chrono::seconds(5));
+        }
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+}
+
+bool child_process::read_some(std::chrono::milliseconds timeout) {
+    pollfd p{out_fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) return false;
+    char buf[4096];
+    auto n = ::read(out_fd_, buf, sizeof buf);
+    if (n <= 0) return false;
+    output_.append(buf, static_cast<std::size_t>(n));
+    return true;
+}
+
+std::optional<std::string> child_process::wait_for_line(const std::string& needle,
+                                                        std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        for (;;) {
+            auto eol = output_.find('\n', scanned_);
+            if (eol == std::string::npos) break;
+            std::string line = output_.substr(scanned_, eol - scanned_);
+            scanned_ = eol + 1;
+            if (line.find(needle) != std::string::npos) return line;
+        }
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || !read_some(left)) return std::nullopt;
+    }
+}
+
+void child_process::signal(int sig) { ::kill(pid_, sig); }
+
+std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
+    if (status_) return status_;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        int st = 0;
+        if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+            status_ = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+            while (read_some(std::chrono::milliseconds(0))) {
+            }
+            return status_;
+        }
+        if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+        // Drain output while waiting, so a chatty child never blocks on a full pipe.
+        if (!read_some(std::chrono::milliseconds(20))) std::this_thread::yield();
+    }
+}
+
+std::optional<int> child_process::stop(int sig, std::chrono::milliseconds timeout) {
+    if (status_) return status_;
+    signal(sig);
+    return wait_exit(timeout);
+}
+
+unsigned short port_of(const std::string& line) {
+    auto colon = line.rfind(':', line.find(' ', line.find("listening on ") + 13));
+    return static_cast<unsigned short>(std::stoi(line.substr(colon + 1)));
+}
+
+backend::backend(std::vector<std::string> extra)
+    : proc(CUSTOMER_API_BIN, [&] {
+          std::vector<std::string> a{"--listen", "127.0.0.1:0", "--threads", "1"};
+          a.insert(a.end(), extra.begin(), extra.end());
+          return a;
+      }()) {
+    auto line = proc.wait_for_line("listening on");
+    if (!line) throw std::runtime_error("customer-api did not start: " + proc.output());
+    port = port_of(*line);
+}
+
+shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
+    : proc(SHIMGATE_BIN, [&] {
+          std::vector<std::string> a{"--listen",  "127.0.0.1:0", "--upstream", "http://127.0.0.1:" + std::to_string(upstream_port),
+                                     "--threads", "2"};
+          bool has_rules = false;
+          for (const auto& e : extra) has_rules = has_rules || e == "--rules";
+          if (!has_rules) a.insert(a.end(), {"--rules", source_dir() + "/rules"});
+          a.insert(a.end(), extra.begin(), extra.end());
+          return a;
+      }()) {
+    auto line = proc.wait_for_line("listening on");
+    if (!line) throw std::runtime_error("shimgate did not start: " + proc.output());
+    port = port_of(*line);
+}
+
+raw_client::raw_client(unsigned short port) : socket_(ioc_) {
+    socket_.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    socket_.set_option(tcp::no_delay(true));
+    timeval tv{10, 0};
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void raw_client::send(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
+
+void raw_client::send_in_pieces(std::string_view bytes, std::size_t piece) {
+    while (!bytes.empty()) {
+        auto n = std::min(piece, bytes.size());
+        net::write(socket_, net::buffer(bytes.substr(0, n)));
+        bytes.remove_prefix(n);
+    }
+}
+
+raw_client::response raw_client::read_response(bool head_request) {
+    response r;
+    boost::beast::flat_buffer buffer;
+    if (!pending_.empty()) {
+        auto b = buffer.prepare(pending_.size());
+        std::memcpy(b.data(), pending_.data(), pending_.size());
+        buffer.commit(pending_.size());
+        pending_.clear();
+    }
+    http::response_parser<http::string_body> p;
+    p.body_limit(boost::none);
+    if (head_request) p.skip(true);
+    boost::beast::error_code ec;
+    http::read_header(socket_, buffer, p, ec);
+    if (ec) return r;
+    r.status = p.get().result_int();
+    std::ostringstream os;
+    os << p.get().base();
+    r.head = os.str();
+    http::read(socket_, buffer, p, ec);
+    r.body = p.get().body();
+    r.complete = !ec && p.is_done();
+    auto rest = buffer.data();
+    pending_.assign(static_cast<const char*>(rest.data()), rest.size());
+    return r;
+}
+
+bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) return false;
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+        char buf[4096];
+        auto n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
+        if (n <= 0) return true;  // EOF or reset
+    }
+}
+
+std::string raw_client::read_until_close(std::chrono::milliseconds timeout) {
+    std::string out = std::move(pending_);
+    pending_.clear();
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return out;
+        char buf[4096];
+        auto n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
+        if (n <= 0) return out;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+raw_client::response request(unsigned short port, std::string_view method, std::string_view target,
+                             std::string_view body, std::string_view extra_headers) {
+    raw_client c(port);
+    std::string req = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    req += extra_headers;
+    if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    req += "\r\n";
+    req += body;
+    c.send(req);
+    return c.read_response(method == "HEAD");
+}
+
+std::optional<std::string> header_of(const std::string& head, std::string_view name) {
+    std::size_t pos = 0;
+    while ((pos = head.find("\r\n", pos)) != std::string::npos) {
+        pos += 2;
+        auto colon = head.find(':', pos);
+        auto eol = head.find("\r\n", pos);
+        if (colon == std::string::npos || colon > eol) continue;
+        std::string_view n(head.data() + pos, colon - pos);
+        if (n.size() == name.size() &&
+            std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+            auto v = head.substr(colon + 1, eol - colon - 1);
+            while (!v.empty() && v.front() == ' ') v.erase(0, 1);
+            return v;
+        }
+    }
+    return std::nullopt;
+}
+
+long peak_rss_kib(int pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    }
+    return -1;
+}
+
+std::string source_dir() { return SHIMGATE_SOURCE_DIR; }
+
+}  // namespace shimgate::testing

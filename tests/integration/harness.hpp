@@ -1,0 +1,93 @@
+#pragma once
+// Integration-test plumbing: start real processes (shimgate, customer-api) on loopback port 0,
+// discover their ports from their start-up line, talk to them over real sockets, stop them by PID.
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace shimgate::testing {
+
+// A child process whose output is piped; killed (SIGTERM, then SIGKILL) if still running at the end.
+class child_process {
+public:
+    child_process(const std::string& binary, const std::vector<std::string>& args);
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    // Reads output lines until one contains `needle`; that line, or nullopt after `timeout`.
+    std::optional<std::string> wait_for_line(const std::string& needle,
+                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    // Sends `sig`; returns the exit status (or -signal) once it exits, nullopt after `timeout`.
+    std::optional<int> stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+    void signal(int sig);
+    int pid() const { return pid_; }
+    const std::string& output() const { return output_; }  // everything read so far
+
+private:
+    bool read_some(std::chrono::milliseconds timeout);
+    int pid_ = -1;
+    int out_fd_ = -1;
+    std::string output_;
+    std::size_t scanned_ = 0;
+    std::optional<int> status_;
+};
+
+// The port of a "listening on ...:PORT" line.
+unsigned short port_of(const std::string& line);
+
+// The reference backend on 127.0.0.1:0.
+struct backend {
+    backend(std::vector<std::string> extra = {});
+    child_process proc;
+    unsigned short port = 0;
+};
+
+// shimgate on 127.0.0.1:0 in front of `upstream_port`, with the default rules unless given.
+struct shim {
+    shim(unsigned short upstream_port, std::vector<std::string> extra = {});
+    child_process proc;
+    unsigned short port = 0;
+};
+
+// A blocking loopback client with a receive timeout, for byte-exact requests.
+class raw_client {
+public:
+    explicit raw_client(unsigned short port);
+    void send(std::string_view bytes);
+    void send_in_pieces(std::string_view bytes, std::size_t piece);  // one write per piece
+    // Reads one HTTP response (status line, headers, body as framed); empty status if none.
+    struct response {
+        unsigned status = 0;
+        std::string head;  // raw head, for header checks
+        std::string body;
+        bool complete = false;  // a whole message was read
+    };
+    response read_response(bool head_request = false);
+    // True if the peer closed the connection (EOF or reset) before `timeout`.
+    bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+    std::string read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    boost::asio::ip::tcp::socket& socket() { return socket_; }
+
+private:
+    boost::asio::io_context ioc_;
+    boost::asio::ip::tcp::socket socket_;
+    std::string pending_;
+};
+
+// One request on a new connection: "METHOD target" with headers and body, HTTP/1.1 and Host set.
+raw_client::response request(unsigned short port, std::string_view method, std::string_view target,
+                             std::string_view body = {}, std::string_view extra_headers = {});
+
+// The value of a header in a raw head (first occurrence, case-insensitive name), or nullopt.
+std::optional<std::string> header_of(const std::string& head, std::string_view name);
+
+// Resident set high-water mark of a process, in KiB (VmHWM).
+long peak_rss_kib(int pid);
+
+std::string source_dir();
+
+}  // namespace shimgate::testing

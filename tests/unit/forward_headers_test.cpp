@@ -1,0 +1,97 @@
+#include "proxy/forward_headers.hpp"
+
+#include <gtest/gtest.h>
+
+namespace shimgate {
+namespace {
+
+namespace http = boost::beast::http;
+
+http::fields make(std::initializer_list<std::pair<const char*, const char*>> list) {
+    http::fields f;
+    for (auto [n, v] : list) f.insert(n, v);
+    return f;
+}
+
+TEST(ForwardHeaders, UpstreamHeadDropsHopByHopAndSetsForwarding) {
+    auto in = make({{"Host", "shim.example:8080"},
+                    {"Connection", "keep-alive, X-Secret"},
+                    {"Keep-Alive", "timeout=5"},
+                    {"X-Secret", "drop me"},
+                    {"Upgrade", "websocket"},
+                    {"TE", "trailers"},
+                    {"Proxy-Authorization", "Basic x"},
+                    {"X-Forwarded-For", "6.6.6.6"},
+                    {"X-Forwarded-Proto", "https"},
+                    {"X-Forwarded-Host", "evil"},
+                    {"Via", "1.0 old"},
+                    {"Content-Length", "999"},
+                    {"Accept", "*/*"},
+                    {"X-Keep", "yes"}});
+    std::string out;
+    write_upstream_head(out, "POST", "/p?q=1", in, {"10.1.2.3", "http", "up:9090"},
+                        {body_framing::length, 5});
+    EXPECT_EQ(out,
+              "POST /p?q=1 HTTP/1.1\r\n"
+              "Host: up:9090\r\n"
+              "Accept: */*\r\n"
+              "X-Keep: yes\r\n"
+              "Via: 1.0 old, 1.1 shimgate\r\n"
+              "X-Forwarded-For: 10.1.2.3\r\n"
+              "X-Forwarded-Proto: http\r\n"
+              "X-Forwarded-Host: shim.example:8080\r\n"
+              "Content-Length: 5\r\n"
+              "\r\n");
+}
+
+TEST(ForwardHeaders, UpstreamHeadChunkedAndExtraDropsAndAdds) {
+    auto in =
+        make({{"Host", "h"}, {"Explo-Authorization", "Token t"}, {"Content-Type", "text/plain"}});
+    std::string out;
+    std::array<std::string_view, 2> drop{"explo-authorization", "content-type"};
+    std::array<header_pair, 1> add{header_pair{"Authorization", "Token t"}};
+    write_upstream_head(out, "POST", "/x", in, {"::1", "http", "[::1]:1"},
+                        {body_framing::chunked, 0}, drop, add);
+    EXPECT_EQ(out,
+              "POST /x HTTP/1.1\r\nHost: [::1]:1\r\nAuthorization: Token t\r\nVia: 1.1 shimgate\r\n"
+              "X-Forwarded-For: ::1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Host: h\r\n"
+              "Transfer-Encoding: chunked\r\n\r\n");
+}
+
+TEST(ForwardHeaders, ClientHeadRefamesAndMarksConnection) {
+    auto up = make({{"Content-Type", "text/plain"},
+                    {"Transfer-Encoding", "chunked"},
+                    {"Connection", "close"},
+                    {"Set-Cookie", "a=b"}});
+    std::string out;
+    write_client_head(out, 200, "OK", &up, {body_framing::length, 12}, true, 11);
+    EXPECT_EQ(
+        out,
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nSet-Cookie: a=b\r\nVia: 1.1 shimgate\r\n"
+        "Content-Length: 12\r\n\r\n");
+    out.clear();
+    write_client_head(out, 404, "", nullptr, {body_framing::until_close, 0}, false, 10);
+    EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+    out.clear();
+    write_client_head(out, 200, "OK", nullptr, {body_framing::none, 0}, true, 10);
+    EXPECT_EQ(out, "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n\r\n");
+}
+
+TEST(ForwardHeaders, NeverWritesCrOrLfFromValues) {
+    std::string out;
+    append_field(out, "X-A", "ok");
+    append_field(out, "X-B", "bad\r\nInjected: 1");
+    append_field(out, "X-C", std::string_view("nul\0", 4));
+    EXPECT_EQ(out, "X-A: ok\r\n");
+}
+
+TEST(ForwardHeaders, ConnectionSpecific) {
+    auto m = make({{"Connection", "X-Foo , close"}});
+    EXPECT_TRUE(is_connection_specific("x-foo", m));
+    EXPECT_TRUE(is_connection_specific("Transfer-Encoding", m));
+    EXPECT_TRUE(is_connection_specific("X-Forwarded-For", m));
+    EXPECT_FALSE(is_connection_specific("X-Bar", m));
+}
+
+}  // namespace
+}  // namespace shimgate
