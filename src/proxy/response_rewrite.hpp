@@ -1,6 +1,7 @@
 #pragma once
-// The response stage of a translated route, and the rendering of the shim's own refusals, in the
-// route's error style. Pure functions; `ctx` is the thread's reused parser.
+// The response stage of a translated route, in the route's error style. The shim's own refusals
+// are rendered by render_refusal (proxy/errors.hpp, included here). Pure functions; `ctx` is the
+// thread's reused parser.
 #include <string>
 #include <string_view>
 

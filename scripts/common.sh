@@ -1,0 +1,28 @@
+# Shared by scripts/demo.sh and scripts/test.sh: install what the build needs from Debian
+# bookworm packages (only when something is missing), then configure and build with a preset.
+
+build_packages=(g++ cmake ninja-build libboost1.81-dev libboost-program-options1.81-dev
+                libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev)
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+    local missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "== installing ${missing[*]}"
+        as_root apt-get update -q
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+}
+
+# build PRESET: configure (Ninja) and build everything into the preset's directory.
+build() {
+    echo "== building ($1)"
+    cmake --preset "$1" -G Ninja >/dev/null
+    cmake --build --preset "$1" -j "$(nproc)"
+}
