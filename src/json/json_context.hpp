@@ -10,6 +10,10 @@
 
 namespace shimgate {
 
+// The On-Demand kernel this binary was compiled for ("haswell", or "fallback" without AVX2/PCLMUL).
+// simdjson::builtin_implementation() would name the shared library's, not ours.
+inline constexpr const char* ondemand_kernel = SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION);
+
 // A key with a hash of its bytes, so duplicate detection sorts mostly by integer.
 struct hashed_key {
     std::uint64_t hash = 0;

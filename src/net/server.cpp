@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "config/rule_loader.hpp"
+#include "json/json_context.hpp"
 #include "net/session.hpp"
 #include "net/worker.hpp"
 #include "observe/log.hpp"
@@ -107,7 +108,8 @@ int server::run() {
     }
     log_info("listening on http://" + describe(endpoint) + " (upstream " + (cfg_.upstream.tls ? "https://" : "http://") +
              cfg_.upstream.host_header + cfg_.upstream.prefix + ", " + std::to_string(cfg_.threads) + " threads, " +
-             std::to_string(rules_ ? rules_->rules.size() : 0) + " rules)");
+             std::to_string(rules_ ? rules_->rules.size() : 0) + " rules, simdjson " +
+             std::string(ondemand_kernel) + " kernel)");
 
     std::size_t finished = 0;
     std::vector<std::thread> threads;

@@ -16,6 +16,7 @@
 #include <boost/beast/http/write.hpp>
 #include <cstring>
 #include <sstream>
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -123,11 +124,11 @@ backend::backend(std::vector<std::string> extra)
 
 shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
     : proc(SHIMGATE_BIN, [&] {
-          std::vector<std::string> a{"--listen",  "127.0.0.1:0", "--upstream", "http://127.0.0.1:" + std::to_string(upstream_port),
-                                     "--threads", "2"};
-          bool has_rules = false;
-          for (const auto& e : extra) has_rules = has_rules || e == "--rules";
-          if (!has_rules) a.insert(a.end(), {"--rules", source_dir() + "/rules"});
+          std::vector<std::string> a{"--listen", "127.0.0.1:0", "--upstream",
+                                     "http://127.0.0.1:" + std::to_string(upstream_port)};
+          auto given = [&](const char* flag) { return std::find(extra.begin(), extra.end(), flag) != extra.end(); };
+          if (!given("--rules")) a.insert(a.end(), {"--rules", source_dir() + "/rules"});
+          if (!given("--threads")) a.insert(a.end(), {"--threads", "2"});
           a.insert(a.end(), extra.begin(), extra.end());
           return a;
       }()) {

@@ -1,0 +1,53 @@
+#pragma once
+// A scripted upstream for tests that must see the exact bytes shimgate forwards, or need an
+// upstream that misbehaves. Each connection runs on its own thread; every request (head + body as
+// framed by Content-Length or chunked) is recorded raw, and the reply function's bytes are written
+// back. An empty reply closes the connection without answering.
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace shimgate::testing {
+
+class fake_upstream {
+public:
+    using reply_fn = std::function<std::string(const std::string& request)>;
+    // `close_after_reply`: close each connection right after its first answer, without saying so.
+    explicit fake_upstream(reply_fn reply, bool close_after_reply = false);
+    ~fake_upstream();
+    fake_upstream(const fake_upstream&) = delete;
+    fake_upstream& operator=(const fake_upstream&) = delete;
+
+    unsigned short port() const { return port_; }
+    std::vector<std::string> requests() const;
+    std::size_t connections() const { return connections_.load(); }
+
+    // A complete HTTP/1.1 answer with Content-Length.
+    static std::string answer(unsigned status, std::string_view body,
+                              std::string_view content_type = "application/json",
+                              std::string_view extra_headers = {});
+
+private:
+    void serve(int fd);
+    reply_fn reply_;
+    bool close_after_reply_ = false;
+    int listen_fd_ = -1;
+    unsigned short port_ = 0;
+    std::thread acceptor_;
+    mutable std::mutex mutex_;
+    std::vector<std::string> requests_;
+    std::vector<int> open_fds_;
+    std::vector<std::thread> workers_;
+    std::atomic<std::size_t> connections_{0};
+    std::atomic<bool> stopping_{false};
+};
+
+// The body of a recorded raw request (after the head), de-chunked if it was chunked.
+std::string body_of(const std::string& raw_request);
+// The request line of a recorded raw request.
+std::string request_line_of(const std::string& raw_request);
+
+}  // namespace shimgate::testing
