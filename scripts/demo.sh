@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
-install_packages "${build_packages[@]}" curl
+install_packages "${build_packages[@]}"
 build release
 
 build/customer-api --listen 127.0.0.1:9090 --token demo-token &

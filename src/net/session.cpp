@@ -136,13 +136,10 @@ net::awaitable<bool> client_session::read_head() {
     parser_.emplace();
     parser_->eager(false);
     parser_->header_limit(static_cast<std::uint32_t>(head_end + 1));
-    parser_->body_limit(cfg.max_body);
+    // The body limit is applied once the route is known, so a 413 speaks the route's dialect.
+    parser_->body_limit(boost::none);
     beast::error_code ec;
     std::size_t used = parser_->put(net::buffer(buffer_.data().data(), head_end), ec);
-    if (ec == http::error::body_limit) {
-        co_await refuse(nullptr, error_style::problem, 413, "request body over the limit", false);
-        co_return false;
-    }
     if (ec || !parser_->is_header_done()) {
         co_await refuse(nullptr, error_style::problem, 400, "malformed request head", false);
         co_return false;
@@ -157,6 +154,11 @@ bool client_session::client_keep_alive() const {
 
 bool client_session::body_pending() const { return !parser_->is_done(); }
 
+bool client_session::body_over_limit() const {
+    auto len = parser_->content_length();
+    return len && *len > w_.cfg.max_body;
+}
+
 net::awaitable<client_session::next> client_session::handle_request() {
     auto& req = parser_->get();
     if (auto v = check_request_framing(req.base()); !v.ok()) {
@@ -167,6 +169,7 @@ net::awaitable<client_session::next> client_session::handle_request() {
             co_return co_await refuse(nullptr, error_style::problem, 417, "unsupported Expect", false);
         }
     }
+    parser_->body_limit(w_.cfg.max_body);  // enforced while reading a chunked body
     std::string_view target = req.target();
     if (target == "*") co_return co_await pass_through(target);
 
@@ -202,6 +205,9 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     const config& cfg = w_.cfg;
     framing_spec body{};
     std::string_view buffered_body;
+    if (body_over_limit()) {
+        co_return co_await refuse(nullptr, error_style::problem, 413, "request body over the limit", false);
+    }
     if (parser_->chunked()) {
         body.kind = body_framing::chunked;
     } else if (auto len = parser_->content_length(); len && *len > 0) {
@@ -321,13 +327,18 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     auto& req = parser_->get();
     const config& cfg = w_.cfg;
     const rule* first = match.candidates.front();
-    // Header-level checks first: a refused request is answered without reading its body.
-    if (auto why = check_content_type(req.base())) {
-        co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
-    }
+    // Header-level checks first (credential, Content-Type, declared size): a refused request is
+    // answered without reading its body.
     auto token = authenticate(*first, req.base());
     if (!token) {
         co_return co_await refuse(first, first->errors, token.error().status, token.error().message, !body_pending());
+    }
+    if (auto why = check_content_type(req.base())) {
+        co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
+    }
+    if (body_over_limit()) {
+        std::string why = "request body over the limit of " + std::to_string(cfg.max_body) + " bytes";
+        co_return co_await refuse(first, first->errors, 413, why, false);
     }
     if (!co_await send_continue_if_expected()) co_return next::close;
     if (auto st = co_await read_whole_body(body_in_); st != 0) {

@@ -69,6 +69,7 @@ private:
     boost::asio::awaitable<void> linger_close();
     bool client_keep_alive() const;
     bool body_pending() const;
+    bool body_over_limit() const;  // a Content-Length over --max-body
     char* relay_buffer();
 
     worker& w_;
