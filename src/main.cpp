@@ -30,16 +30,18 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (flags.check_rules_only) {
-        std::cout << "shimgate: " << rules.rules->rules.size() << " rules in " << cfg.rules_dir << " are valid\n";
+        std::cout << "shimgate: " << rules.rules->rules.size() << " rules in " << cfg.rules_dir
+                  << " are valid\n";
         return 0;
     }
     // Parts of the command line that later issues implement are refused rather than ignored.
-    const char* unsupported = !cfg.tls_cert.empty()      ? "--tls-cert: HTTPS on the listener is not implemented yet"
-                              : cfg.upstream.tls         ? "--upstream: https:// upstreams are not implemented yet"
-                              : !cfg.upstream_ca.empty() ? "--upstream-ca: https:// upstreams are not implemented yet"
-                              : !cfg.admin.empty()       ? "--admin: the admin listener is not implemented yet"
-                              : !cfg.access_log.empty()  ? "--access-log: the access log is not implemented yet"
-                                                         : nullptr;
+    const char* unsupported =
+        !cfg.tls_cert.empty()      ? "--tls-cert: HTTPS on the listener is not implemented yet"
+        : cfg.upstream.tls         ? "--upstream: https:// upstreams are not implemented yet"
+        : !cfg.upstream_ca.empty() ? "--upstream-ca: https:// upstreams are not implemented yet"
+        : !cfg.admin.empty()       ? "--admin: the admin listener is not implemented yet"
+        : !cfg.access_log.empty()  ? "--access-log: the access log is not implemented yet"
+                                   : nullptr;
     if (unsupported) {
         std::cerr << "shimgate: " << unsupported << "\n";
         return 2;

@@ -22,7 +22,8 @@ bool parse_port(std::string_view s, std::uint16_t& port) {
 bool parse_seconds(const std::string& s, std::chrono::milliseconds& out) {
     double v = 0;
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size() || !(v > 0) || !std::isfinite(v) || v > 86400 * 365)
+    if (ec != std::errc() || end != s.data() + s.size() || !(v > 0) || !std::isfinite(v) ||
+        v > 86400 * 365)
         return false;
     out = std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(v * 1000)));
     return true;
@@ -40,31 +41,45 @@ bool parse_count(const std::string& s, Int& out) {
 }
 
 po::options_description describe() {
-    po::options_description d("Usage: shimgate --listen HOST:PORT --upstream URL --rules DIR [options]");
-    // Values are taken as strings and checked by hand, so every message names its flag the same way.
-    d.add_options()
-        ("help,h", "print this help and exit")
-        ("version", "print the version and exit")
-        ("listen", po::value<std::string>(), "HOST:PORT to serve clients on (port 0 picks a free port)")
-        ("upstream", po::value<std::string>(), "http://host:port or https://host:port, optionally with a path prefix")
-        ("rules", po::value<std::string>(), "directory of dialect rule files (*.json)")
-        ("check-rules", po::value<std::string>(), "validate the rule files of DIR and exit (like nginx -t)")
-        ("tls-cert", po::value<std::string>(), "certificate chain file (PEM): serve HTTPS on --listen")
-        ("tls-key", po::value<std::string>(), "private key file (PEM) for --tls-cert")
-        ("upstream-ca", po::value<std::string>(), "CA bundle to verify an https:// upstream (default: system store)")
-        ("admin", po::value<std::string>(), "HOST:PORT for /healthz, /readyz, /metrics (never the public listener)")
-        ("threads", po::value<std::string>(), "worker threads, one io_context each (default: number of cores)")
-        ("log-format", po::value<std::string>(), "json or text (default: text)")
-        ("access-log", po::value<std::string>(), "access log FILE, or - for stdout")
-        ("upstream-timeout", po::value<std::string>(), "seconds to wait for the upstream's answer (default 30)")
-        ("connect-timeout", po::value<std::string>(), "seconds to connect to the upstream (default 5)")
-        ("header-timeout", po::value<std::string>(), "seconds for a whole request head, from its first byte (default 10)")
-        ("idle-timeout", po::value<std::string>(), "seconds a keep-alive connection may idle (default 60)")
-        ("drain-timeout", po::value<std::string>(), "seconds in-flight requests get on SIGTERM (default 30)")
-        ("max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")
-        ("max-header-bytes", po::value<std::string>(), "largest header block in bytes (default 16384)")
-        ("max-header-fields", po::value<std::string>(), "most header fields (default 100)")
-        ("max-connections", po::value<std::string>(), "most open client connections (default 10000)");
+    po::options_description d(
+        "Usage: shimgate --listen HOST:PORT --upstream URL --rules DIR [options]");
+    // Values are taken as strings and checked by hand, so every message names its flag the same
+    // way.
+    d.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
+        "listen", po::value<std::string>(),
+        "HOST:PORT to serve clients on (port 0 picks a free port)")(
+        "upstream", po::value<std::string>(),
+        "http://host:port or https://host:port, optionally with a path prefix")(
+        "rules", po::value<std::string>(), "directory of dialect rule files (*.json)")(
+        "check-rules", po::value<std::string>(),
+        "validate the rule files of DIR and exit (like nginx -t)")(
+        "tls-cert", po::value<std::string>(),
+        "certificate chain file (PEM): serve HTTPS on --listen")(
+        "tls-key", po::value<std::string>(), "private key file (PEM) for --tls-cert")(
+        "upstream-ca", po::value<std::string>(),
+        "CA bundle to verify an https:// upstream (default: system store)")(
+        "admin", po::value<std::string>(),
+        "HOST:PORT for /healthz, /readyz, /metrics (never the public listener)")(
+        "threads", po::value<std::string>(),
+        "worker threads, one io_context each (default: number of cores)")(
+        "log-format", po::value<std::string>(), "json or text (default: text)")(
+        "access-log", po::value<std::string>(), "access log FILE, or - for stdout")(
+        "upstream-timeout", po::value<std::string>(),
+        "seconds to wait for the upstream's answer (default 30)")(
+        "connect-timeout", po::value<std::string>(),
+        "seconds to connect to the upstream (default 5)")(
+        "header-timeout", po::value<std::string>(),
+        "seconds for a whole request head, from its first byte (default 10)")(
+        "idle-timeout", po::value<std::string>(),
+        "seconds a keep-alive connection may idle (default 60)")(
+        "drain-timeout", po::value<std::string>(),
+        "seconds in-flight requests get on SIGTERM (default 30)")(
+        "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
+        "max-header-bytes", po::value<std::string>(),
+        "largest header block in bytes (default 16384)")(
+        "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
+        "max-connections", po::value<std::string>(),
+        "most open client connections (default 10000)");
     return d;
 }
 
@@ -91,7 +106,8 @@ std::string parse_host_port(std::string_view text, host_port& out) {
         if (colon == std::string_view::npos) return "expected HOST:PORT";
         host = text.substr(0, colon);
         port = text.substr(colon + 1);
-        if (host.find(':') != std::string_view::npos) return "an IPv6 address must be in brackets: [::1]:PORT";
+        if (host.find(':') != std::string_view::npos)
+            return "an IPv6 address must be in brackets: [::1]:PORT";
     }
     if (host.empty()) return "empty host";
     if (!parse_port(port, out.port)) return "invalid port \"" + std::string(port) + "\"";
@@ -112,7 +128,8 @@ std::string parse_upstream_url(std::string_view text, upstream_url& out) {
     }
     auto slash = rest.find('/');
     std::string_view authority = rest.substr(0, slash);
-    std::string_view prefix = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+    std::string_view prefix =
+        slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
     if (prefix.find_first_of("?#") != std::string_view::npos) return "no query or fragment allowed";
     while (!prefix.empty() && prefix.back() == '/') prefix.remove_suffix(1);
     if (authority.find('@') != std::string_view::npos) return "no user info allowed";
@@ -170,7 +187,8 @@ flags_result parse_flags(int argc, const char* const* argv) {
             return r;
         }
     }
-    if (auto e = parse_host_port(get("listen"), c.listen); !e.empty()) return r.error = fail("listen", e), r;
+    if (auto e = parse_host_port(get("listen"), c.listen); !e.empty())
+        return r.error = fail("listen", e), r;
     if (auto e = parse_upstream_url(get("upstream"), c.upstream); !e.empty())
         return r.error = fail("upstream", e), r;
     c.rules_dir = get("rules");
@@ -180,7 +198,9 @@ flags_result parse_flags(int argc, const char* const* argv) {
     c.admin = get("admin");
     c.access_log = get("access-log");
     if (c.tls_cert.empty() != c.tls_key.empty())
-        return r.error = fail(c.tls_cert.empty() ? "tls-key" : "tls-cert", "needs --tls-cert and --tls-key together"), r;
+        return r.error = fail(c.tls_cert.empty() ? "tls-key" : "tls-cert",
+                              "needs --tls-cert and --tls-key together"),
+               r;
     if (!c.admin.empty()) {
         host_port hp;
         if (auto e = parse_host_port(c.admin, hp); !e.empty()) return r.error = fail("admin", e), r;
@@ -191,7 +211,9 @@ flags_result parse_flags(int argc, const char* const* argv) {
     if (vm.count("log-format")) {
         c.log_format = get("log-format");
         if (c.log_format != "json" && c.log_format != "text")
-            return r.error = fail("log-format", "expected json or text, got \"" + c.log_format + "\""), r;
+            return r.error =
+                       fail("log-format", "expected json or text, got \"" + c.log_format + "\""),
+                   r;
     }
     struct duration_flag {
         const char* name;
@@ -203,13 +225,16 @@ flags_result parse_flags(int argc, const char* const* argv) {
                              duration_flag{"idle-timeout", &c.idle_timeout},
                              duration_flag{"drain-timeout", &c.drain_timeout}}) {
         if (vm.count(name) && !parse_seconds(get(name), *out))
-            return r.error = fail(name, "expected a positive number of seconds, got \"" + get(name) + "\""), r;
+            return r.error = fail(
+                       name, "expected a positive number of seconds, got \"" + get(name) + "\""),
+                   r;
     }
     if (vm.count("max-body") && !parse_count(get("max-body"), c.max_body))
         return r.error = fail("max-body", "expected a positive byte count"), r;
     if (vm.count("max-header-bytes") && !parse_count(get("max-header-bytes"), c.max_header_bytes))
         return r.error = fail("max-header-bytes", "expected a positive byte count"), r;
-    if (vm.count("max-header-fields") && !parse_count(get("max-header-fields"), c.max_header_fields))
+    if (vm.count("max-header-fields") &&
+        !parse_count(get("max-header-fields"), c.max_header_fields))
         return r.error = fail("max-header-fields", "expected a positive count"), r;
     if (vm.count("max-connections") && !parse_count(get("max-connections"), c.max_connections))
         return r.error = fail("max-connections", "expected a positive count"), r;

@@ -8,8 +8,8 @@ namespace shimgate {
 
 struct flags_result {
     config cfg;
-    std::string error;      // one line, set when the command line is refused
-    std::string help;       // set when --help was asked for
+    std::string error;              // one line, set when the command line is refused
+    std::string help;               // set when --help was asked for
     bool check_rules_only = false;  // --check-rules DIR: validate the rules and exit
     bool version = false;
 };

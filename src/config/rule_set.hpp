@@ -46,7 +46,7 @@ struct response_rule {
     std::vector<std::string> copy;  // top-level upstream keys copied first, in order ("success")
     std::string wrapper;            // client key the picked object is written under; "" = top level
     std::string source;             // upstream top-level object to pick from; "" = the root
-    std::vector<response_key> keys; // documented keys, in documented order
+    std::vector<response_key> keys;  // documented keys, in documented order
 };
 
 struct deprecation_rule {
@@ -62,8 +62,8 @@ struct rule {
     std::string dialect;  // "mintlify", "explo", "stateset", ...
 
     // match
-    std::string method;                // "PUT"
-    std::string path;                  // the template as written: "/v1/users/{id}"
+    std::string method;  // "PUT"
+    std::string path;    // the template as written: "/v1/users/{id}"
     std::vector<path_segment> segments;
     std::string body_has;  // "" = any body; else the top-level key the body must contain
 

@@ -106,8 +106,9 @@ int server::run() {
         if (i == 0) endpoint = w->acceptor->local_endpoint();
         workers_.push_back(std::move(w));
     }
-    log_info("listening on http://" + describe(endpoint) + " (upstream " + (cfg_.upstream.tls ? "https://" : "http://") +
-             cfg_.upstream.host_header + cfg_.upstream.prefix + ", " + std::to_string(cfg_.threads) + " threads, " +
+    log_info("listening on http://" + describe(endpoint) + " (upstream " +
+             (cfg_.upstream.tls ? "https://" : "http://") + cfg_.upstream.host_header +
+             cfg_.upstream.prefix + ", " + std::to_string(cfg_.threads) + " threads, " +
              std::to_string(rules_ ? rules_->rules.size() : 0) + " rules, simdjson " +
              std::string(ondemand_kernel) + " kernel)");
 
@@ -126,38 +127,42 @@ int server::run() {
     net::signal_set signals(main_ioc, SIGINT, SIGTERM, SIGHUP);
     net::steady_timer drain_deadline(main_ioc);
     bool draining = false;
-    std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code sec, int sig) {
-        if (sec) return;
-        if (sig == SIGHUP) {
-            auto loaded = load_rules(cfg_.rules_dir);
-            if (!loaded.rules) {
-                log_error("rule reload refused, the previous rules keep serving: " + loaded.error);
-            } else {
-                for (auto& w : workers_) net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
-                log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) + " rules");
-            }
-        } else if (!draining) {
-            draining = true;
-            log_info("draining: no new connections, in-flight requests get up to " +
-                     std::to_string(cfg_.drain_timeout.count()) + " ms");
-            for (auto& w : workers_) {
-                net::post(w->ioc, [&w = *w] {
-                    w.draining = true;
-                    boost::system::error_code ignored;
-                    w.acceptor->close(ignored);
-                    for (auto* s : w.sessions) s->close_if_idle();
-                    w.pool.close_all();
+    std::function<void(boost::system::error_code, int)> on_signal =
+        [&](boost::system::error_code sec, int sig) {
+            if (sec) return;
+            if (sig == SIGHUP) {
+                auto loaded = load_rules(cfg_.rules_dir);
+                if (!loaded.rules) {
+                    log_error("rule reload refused, the previous rules keep serving: " +
+                              loaded.error);
+                } else {
+                    for (auto& w : workers_)
+                        net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
+                    log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) +
+                             " rules");
+                }
+            } else if (!draining) {
+                draining = true;
+                log_info("draining: no new connections, in-flight requests get up to " +
+                         std::to_string(cfg_.drain_timeout.count()) + " ms");
+                for (auto& w : workers_) {
+                    net::post(w->ioc, [&w = *w] {
+                        w.draining = true;
+                        boost::system::error_code ignored;
+                        w.acceptor->close(ignored);
+                        for (auto* s : w.sessions) s->close_if_idle();
+                        w.pool.close_all();
+                    });
+                }
+                drain_deadline.expires_after(cfg_.drain_timeout);
+                drain_deadline.async_wait([&](boost::system::error_code tec) {
+                    if (tec) return;
+                    log_error("drain deadline passed, closing the remaining connections");
+                    for (auto& w : workers_) w->ioc.stop();
                 });
             }
-            drain_deadline.expires_after(cfg_.drain_timeout);
-            drain_deadline.async_wait([&](boost::system::error_code tec) {
-                if (tec) return;
-                log_error("drain deadline passed, closing the remaining connections");
-                for (auto& w : workers_) w->ioc.stop();
-            });
-        }
-        signals.async_wait(on_signal);
-    };
+            signals.async_wait(on_signal);
+        };
     signals.async_wait(on_signal);
     main_ioc.run();
     for (auto& t : threads) t.join();

@@ -13,7 +13,7 @@ namespace shimgate {
 struct worker;
 
 class server {
-public:
+  public:
     server(config cfg, rule_set_ptr rules);
     ~server();
 
@@ -21,7 +21,7 @@ public:
     // failures are reported as one log line and a non-zero code.
     int run();
 
-private:
+  private:
     config cfg_;
     rule_set_ptr rules_;
     std::vector<std::unique_ptr<worker>> workers_;

@@ -1,5 +1,6 @@
 #include "net/session.hpp"
 
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -7,7 +8,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <array>
 #include <charconv>
 
 #include "proxy/auth.hpp"
@@ -112,7 +112,8 @@ net::awaitable<bool> client_session::read_head() {
             bool partial = buffer_.size() != 0 && !idle_;
             idle_ = false;
             if (ec == beast::error::timeout && partial)
-                co_await refuse(nullptr, error_style::problem, 408, "request head not received in time", false);
+                co_await refuse(nullptr, error_style::problem, 408,
+                                "request head not received in time", false);
             co_return false;
         }
         buffer_.commit(n);
@@ -152,7 +153,9 @@ bool client_session::client_keep_alive() const {
     return parser_->get().keep_alive() && !w_.draining && !close_after_;
 }
 
-bool client_session::body_pending() const { return !parser_->is_done(); }
+bool client_session::body_pending() const {
+    return !parser_->is_done();
+}
 
 bool client_session::body_over_limit() const {
     auto len = parser_->content_length();
@@ -166,7 +169,8 @@ net::awaitable<client_session::next> client_session::handle_request() {
     }
     if (auto expect = req[http::field::expect]; !expect.empty()) {
         if (!iequals(expect, "100-continue") || req.version() != 11) {
-            co_return co_await refuse(nullptr, error_style::problem, 417, "unsupported Expect", false);
+            co_return co_await refuse(nullptr, error_style::problem, 417, "unsupported Expect",
+                                      false);
         }
     }
     parser_->body_limit(w_.cfg.max_body);  // enforced while reading a chunked body
@@ -176,13 +180,15 @@ net::awaitable<client_session::next> client_session::handle_request() {
     auto split = split_request_target(target);
     std::optional<std::string> path = split ? normalize_path(split->path) : std::nullopt;
     if (!path) {
-        co_return co_await refuse(nullptr, error_style::problem, 400, "invalid request target", false);
+        co_return co_await refuse(nullptr, error_style::problem, 400, "invalid request target",
+                                  false);
     }
     rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
     if (rules) {
         path_match match = match_route(*rules, req.method_string(), *path);
         if (!match.candidates.empty()) {
-            co_return co_await translate(rules, std::move(match), split->has_query ? split->query : std::string_view());
+            co_return co_await translate(rules, std::move(match),
+                                         split->has_query ? split->query : std::string_view());
         }
     }
     // Absolute-form is forwarded in origin form; anything else exactly as received.
@@ -206,17 +212,21 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     framing_spec body{};
     std::string_view buffered_body;
     if (body_over_limit()) {
-        co_return co_await refuse(nullptr, error_style::problem, 413, "request body over the limit", false);
+        co_return co_await refuse(nullptr, error_style::problem, 413, "request body over the limit",
+                                  false);
     }
     if (parser_->chunked()) {
         body.kind = body_framing::chunked;
     } else if (auto len = parser_->content_length(); len && *len > 0) {
         body = {body_framing::length, *len};
-        // A small body is read first, so head and body go upstream in one write (and can be replayed).
+        // A small body is read first, so head and body go upstream in one write (and can be
+        // replayed).
         if (*len <= relay_size) {
             if (!co_await send_continue_if_expected()) co_return next::close;
             if (auto st = co_await read_whole_body(body_in_); st != 0) {
-                co_return co_await refuse(nullptr, error_style::problem, st, st == 413 ? "request body over the limit" : "request body incomplete", false);
+                co_return co_await refuse(
+                    nullptr, error_style::problem, st,
+                    st == 413 ? "request body over the limit" : "request body incomplete", false);
             }
             buffered_body = body_in_;
         }
@@ -232,7 +242,9 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     forward_info info{peer_ip_, "http", cfg.upstream.host_header};
     write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body);
     if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
-        co_return co_await refuse(nullptr, error_style::problem, st, st == 504 ? "upstream timed out" : "upstream unreachable", client_keep_alive() && !body_pending());
+        co_return co_await refuse(nullptr, error_style::problem, st,
+                                  st == 504 ? "upstream timed out" : "upstream unreachable",
+                                  client_keep_alive() && !body_pending());
     }
     if (body_pending()) {
         if (!co_await send_continue_if_expected()) co_return next::close;
@@ -248,7 +260,9 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     bool head_request = req.method() == http::verb::head;
     if (auto st = co_await read_upstream_head(head_request); st != 0) {
         up_.reset();
-        co_return co_await refuse(nullptr, error_style::problem, st, st == 504 ? "upstream timed out" : "upstream failed", client_keep_alive());
+        co_return co_await refuse(nullptr, error_style::problem, st,
+                                  st == 504 ? "upstream timed out" : "upstream failed",
+                                  client_keep_alive());
     }
     co_return co_await relay_response(head_request);
 }
@@ -263,12 +277,14 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
     framing_spec framing{};
     bool keep_alive = client_keep_alive();
     unsigned version = parser_->get().version();
-    bool no_body = head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
+    bool no_body =
+        head_request || status == 204 || status == 304 || (status >= 100 && status < 200);
     if (no_body) {
         if (head_request) {
             auto cl = res[http::field::content_length];
             std::uint64_t n = 0;
-            if (!cl.empty() && std::from_chars(cl.data(), cl.data() + cl.size(), n).ec == std::errc())
+            if (!cl.empty() &&
+                std::from_chars(cl.data(), cl.data() + cl.size(), n).ec == std::errc())
                 framing = {body_framing::length, n};
         }
     } else if (auto len = up_parser_->content_length()) {
@@ -291,13 +307,15 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
             res.body().data = relay;
             res.body().size = relay_size;
             up_->stream.expires_after(w_.cfg.upstream_timeout);
-            auto [ec, n] = co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
+            auto [ec, n] =
+                co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
             if (ec == http::error::need_buffer) ec = {};
             got = relay_size - res.body().size;
             if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done())) {
                 up_.reset();
                 if (!head_sent) {
-                    co_return co_await refuse(nullptr, error_style::problem, status_for(ec), "upstream failed mid-answer", false);
+                    co_return co_await refuse(nullptr, error_style::problem, status_for(ec),
+                                              "upstream failed mid-answer", false);
                 }
                 co_return next::close;
             }
@@ -306,7 +324,8 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
         bool chunked = framing.kind == body_framing::chunked;
         std::string_view head = head_sent ? std::string_view() : std::string_view(head_out_);
         std::string_view data(relay, got);
-        std::string_view prefix = chunked && got ? chunk_header(size_line, got) : std::string_view();
+        std::string_view prefix =
+            chunked && got ? chunk_header(size_line, got) : std::string_view();
         std::string_view suffix;
         if (chunked) suffix = got ? (done ? "\r\n0\r\n\r\n" : "\r\n") : (done ? "0\r\n\r\n" : "");
         if (!head.empty() || got || !suffix.empty()) {
@@ -322,7 +341,8 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
     co_return keep_alive ? next::keep_alive : next::close;
 }
 
-net::awaitable<client_session::next> client_session::translate(const rule_set_ptr& rules, path_match match,
+net::awaitable<client_session::next> client_session::translate(const rule_set_ptr& rules,
+                                                               path_match match,
                                                                std::string_view query) {
     auto& req = parser_->get();
     const config& cfg = w_.cfg;
@@ -331,24 +351,29 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     // answered without reading its body.
     auto token = authenticate(*first, req.base());
     if (!token) {
-        co_return co_await refuse(first, first->errors, token.error().status, token.error().message, !body_pending());
+        co_return co_await refuse(first, first->errors, token.error().status, token.error().message,
+                                  !body_pending());
     }
     if (auto why = check_content_type(req.base())) {
         co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
     }
     if (body_over_limit()) {
-        std::string why = "request body over the limit of " + std::to_string(cfg.max_body) + " bytes";
+        std::string why =
+            "request body over the limit of " + std::to_string(cfg.max_body) + " bytes";
         co_return co_await refuse(first, first->errors, 413, why, false);
     }
     if (!co_await send_continue_if_expected()) co_return next::close;
     if (auto st = co_await read_whole_body(body_in_); st != 0) {
-        std::string why = st == 413 ? "request body over the limit of " + std::to_string(cfg.max_body) + " bytes"
-                                    : std::string("request body incomplete");
+        std::string why =
+            st == 413 ? "request body over the limit of " + std::to_string(cfg.max_body) + " bytes"
+                      : std::string("request body incomplete");
         co_return co_await refuse(first, first->errors, st, why, false);
     }
-    const rule* r = select_by_body(match, body_in_);
+    const rule* r = select_by_body(match, body_in_, w_.json);
     auto call = transform_request(*r, match.params, token.value(), query, body_in_, w_.json);
-    if (!call) co_return co_await refuse(r, r->errors, call.error().status, call.error().message, client_keep_alive());
+    if (!call)
+        co_return co_await refuse(r, r->errors, call.error().status, call.error().message,
+                                  client_keep_alive());
 
     std::string target = cfg.upstream.prefix + call->target;
     std::array<std::string_view, 2> fixed_drop{"content-type", "accept-encoding"};
@@ -363,7 +388,9 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     write_upstream_head(head_out_, call->method, target, req.base(), info,
                         {body_framing::length, call->body.size()}, drop, add);
     if (auto st = co_await send_upstream(head_out_, call->body); st != 0) {
-        co_return co_await refuse(r, r->errors, st, st == 504 ? "upstream timed out" : "upstream unreachable", client_keep_alive());
+        co_return co_await refuse(r, r->errors, st,
+                                  st == 504 ? "upstream timed out" : "upstream unreachable",
+                                  client_keep_alive());
     }
     unsigned st = co_await read_upstream_head(false);
     if (st == 0) {
@@ -377,7 +404,9 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     }
     if (st != 0) {
         up_.reset();
-        co_return co_await refuse(r, r->errors, st, st == 504 ? "upstream timed out" : "upstream failed", client_keep_alive());
+        co_return co_await refuse(r, r->errors, st,
+                                  st == 504 ? "upstream timed out" : "upstream failed",
+                                  client_keep_alive());
     }
     unsigned upstream_status = up_parser_->get().result_int();
     finish_upstream();
@@ -406,7 +435,8 @@ net::awaitable<unsigned> client_session::read_whole_body(std::string& out) {
 
 // Head (and a body held in memory) in one write. A pooled connection that fails before any byte
 // was written is retried once on a fresh one; nothing is retried after that.
-net::awaitable<unsigned> client_session::send_upstream(std::string_view head, std::string_view body) {
+net::awaitable<unsigned> client_session::send_upstream(std::string_view head,
+                                                       std::string_view body) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         up_ = attempt == 0 ? w_.pool.take_idle() : nullptr;
         if (!up_) {
@@ -447,10 +477,12 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
         }
         std::size_t got = relay_size - body.size;
         bool done = parser_->is_done();
-        std::string_view prefix = chunked && got ? chunk_header(size_line, got) : std::string_view();
+        std::string_view prefix =
+            chunked && got ? chunk_header(size_line, got) : std::string_view();
         std::string_view suffix;
         if (chunked) suffix = got ? (done ? "\r\n0\r\n\r\n" : "\r\n") : (done ? "0\r\n\r\n" : "");
-        std::array<net::const_buffer, 3> bufs{net::buffer(prefix), net::buffer(relay, got), net::buffer(suffix)};
+        std::array<net::const_buffer, 3> bufs{net::buffer(prefix), net::buffer(relay, got),
+                                              net::buffer(suffix)};
         up_->stream.expires_after(w_.cfg.upstream_timeout);
         auto [wec, wn] = co_await net::async_write(up_->stream, bufs, use_tuple);
         if (wec) {
@@ -467,10 +499,12 @@ net::awaitable<unsigned> client_session::read_upstream_head(bool head_request) {
         up_parser_->body_limit(boost::none);
         if (head_request) up_parser_->skip(true);
         up_->stream.expires_after(w_.cfg.upstream_timeout);
-        auto [ec, n] = co_await http::async_read_header(up_->stream, up_->buffer, *up_parser_, use_tuple);
+        auto [ec, n] =
+            co_await http::async_read_header(up_->stream, up_->buffer, *up_parser_, use_tuple);
         if (ec) co_return status_for(ec);
         unsigned status = up_parser_->get().result_int();
-        if (status == 101) co_return 502u;  // Upgrade is never forwarded, so a switch is a protocol error
+        if (status == 101)
+            co_return 502u;  // Upgrade is never forwarded, so a switch is a protocol error
         if (status >= 200) co_return 0u;
         // 1xx interim answers are consumed here; the final one follows.
     }
@@ -488,10 +522,12 @@ net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, st
         body.data = relay;
         body.size = relay_size;
         up_->stream.expires_after(w_.cfg.upstream_timeout);
-        auto [ec, n] = co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
+        auto [ec, n] =
+            co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
         out.append(relay, relay_size - body.size);
-        if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done())) co_return status_for(ec);
+        if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done()))
+            co_return status_for(ec);
         if (out.size() > limit) co_return 502u;
     }
     co_return 0u;
@@ -499,16 +535,16 @@ net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, st
 
 // The upstream connection goes back to the pool only after a complete answer it allows to reuse.
 void client_session::finish_upstream() {
-    if (up_ && up_parser_ && up_parser_->is_done() && up_parser_->keep_alive() && up_->buffer.size() == 0) {
+    if (up_ && up_parser_ && up_parser_->is_done() && up_parser_->keep_alive() &&
+        up_->buffer.size() == 0) {
         w_.pool.give_back(std::move(up_));
     }
     up_.reset();
 }
 
-net::awaitable<client_session::next> client_session::answer(unsigned status, std::string_view content_type,
-                                                            std::string_view body, const rule* r, bool keep_alive,
-                                                            std::string_view extra_name,
-                                                            std::string_view extra_value) {
+net::awaitable<client_session::next> client_session::answer(
+    unsigned status, std::string_view content_type, std::string_view body, const rule* r,
+    bool keep_alive, std::string_view extra_name, std::string_view extra_value) {
     keep_alive = keep_alive && !close_after_ && parser_ && client_keep_alive();
     std::array<header_pair, 5> add{};
     std::size_t n = 0;
@@ -518,8 +554,10 @@ net::awaitable<client_session::next> client_session::answer(unsigned status, std
     std::string link;
     if (r && r->deprecation.enabled) {
         deprecation[0] = '@';
-        auto [end, ec] = std::to_chars(deprecation + 1, deprecation + sizeof deprecation, r->deprecation.deprecation_unix);
-        add[n++] = {"Deprecation", std::string_view(deprecation, static_cast<std::size_t>(end - deprecation))};
+        auto [end, ec] = std::to_chars(deprecation + 1, deprecation + sizeof deprecation,
+                                       r->deprecation.deprecation_unix);
+        add[n++] = {"Deprecation",
+                    std::string_view(deprecation, static_cast<std::size_t>(end - deprecation))};
         if (!r->deprecation.sunset.empty()) add[n++] = {"Sunset", r->deprecation.sunset};
         if (!r->deprecation.successor.empty()) {
             link = "<" + r->deprecation.successor + ">; rel=\"successor-version\"";
@@ -528,14 +566,16 @@ net::awaitable<client_session::next> client_session::answer(unsigned status, std
     }
     head_out_.clear();
     unsigned version = parser_ ? parser_->get().version() : 11;
-    write_client_head(head_out_, status, {}, nullptr, {body_framing::length, body.size()}, keep_alive,
-                      version, std::span<const header_pair>(add.data(), n));
+    write_client_head(head_out_, status, {}, nullptr, {body_framing::length, body.size()},
+                      keep_alive, version, std::span<const header_pair>(add.data(), n));
     if (!co_await write_client(head_out_, body)) co_return next::close;
     co_return keep_alive ? next::keep_alive : next::close;
 }
 
-net::awaitable<client_session::next> client_session::refuse(const rule* r, error_style style, unsigned status,
-                                                            std::string_view message, bool keep_alive) {
+net::awaitable<client_session::next> client_session::refuse(const rule* r, error_style style,
+                                                            unsigned status,
+                                                            std::string_view message,
+                                                            bool keep_alive) {
     if (!keep_alive) close_after_ = true;
     refusal why{status, std::string(message)};
     client_answer a = render_refusal(style, why);
@@ -549,14 +589,15 @@ net::awaitable<client_session::next> client_session::refuse(const rule* r, error
             }
         }
     }
-    co_return co_await answer(a.status, a.content_type, a.body, r, keep_alive,
-                              challenge.empty() ? std::string_view() : std::string_view("WWW-Authenticate"),
-                              challenge);
+    co_return co_await answer(
+        a.status, a.content_type, a.body, r, keep_alive,
+        challenge.empty() ? std::string_view() : std::string_view("WWW-Authenticate"), challenge);
 }
 
 net::awaitable<bool> client_session::write_client(std::string_view a, std::string_view b,
                                                   std::string_view c, std::string_view d) {
-    std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c), net::buffer(d)};
+    std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c),
+                                          net::buffer(d)};
     stream_.expires_after(w_.cfg.idle_timeout);
     auto [ec, n] = co_await net::async_write(stream_, bufs, use_tuple);
     co_return !ec;

@@ -1,8 +1,9 @@
 #pragma once
 // One client connection: reads requests (strictly framed), routes each to the translation stages or
-// to plain pass-through, exchanges it with the upstream over the worker's pool and writes the answer.
-// Requests on a connection are handled one after another, so pipelined requests are answered in order.
-// All request logic lives in pure functions (proxy/); this class only moves bytes.
+// to plain pass-through, exchanges it with the upstream over the worker's pool and writes the
+// answer. Requests on a connection are handled one after another, so pipelined requests are
+// answered in order. All request logic lives in pure functions (proxy/); this class only moves
+// bytes.
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -21,7 +22,7 @@
 namespace shimgate {
 
 class client_session {
-public:
+  public:
     client_session(worker& w, boost::asio::ip::tcp::socket socket);
     ~client_session();
     client_session(const client_session&) = delete;
@@ -33,7 +34,7 @@ public:
     // its current answer.
     void close_if_idle();
 
-private:
+  private:
     enum class next { keep_alive, close };
     using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
     using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
@@ -48,7 +49,8 @@ private:
     boost::asio::awaitable<unsigned> read_whole_body(std::string& out);
     boost::asio::awaitable<bool> send_continue_if_expected();
 
-    // Upstream exchange. 0 on success, else 502/504 to answer with (nothing was sent to the client).
+    // Upstream exchange. 0 on success, else 502/504 to answer with (nothing was sent to the
+    // client).
     boost::asio::awaitable<unsigned> send_upstream(std::string_view head, std::string_view body);
     boost::asio::awaitable<unsigned> stream_request_body(bool chunked);
     boost::asio::awaitable<unsigned> read_upstream_head(bool head_request);

@@ -48,7 +48,8 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
     // Beast reads at most the buffer's free capacity at a time: give streamed answers room.
     c->buffer.reserve(64 * 1024);
     c->stream.expires_after(connect_timeout_);
-    auto [err, ep] = co_await c->stream.async_connect(endpoints_, net::as_tuple(net::use_awaitable));
+    auto [err, ep] =
+        co_await c->stream.async_connect(endpoints_, net::as_tuple(net::use_awaitable));
     c->stream.expires_never();
     ec = err;
     if (ec) {
@@ -68,6 +69,8 @@ void upstream_pool::give_back(upstream_connection_ptr c) {
     idle_.push_back(std::move(c));
 }
 
-void upstream_pool::close_all() { idle_.clear(); }
+void upstream_pool::close_all() {
+    idle_.clear();
+}
 
 }  // namespace shimgate

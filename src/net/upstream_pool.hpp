@@ -24,15 +24,16 @@ struct upstream_connection {
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
 
 struct pool_stats {
-    std::uint64_t connects = 0;         // new connections opened
+    std::uint64_t connects = 0;  // new connections opened
     std::uint64_t connect_failures = 0;
-    std::uint64_t reuses = 0;           // requests sent on a pooled connection
-    std::uint64_t stale_dropped = 0;    // idle connections found closed or expired
+    std::uint64_t reuses = 0;         // requests sent on a pooled connection
+    std::uint64_t stale_dropped = 0;  // idle connections found closed or expired
 };
 
 class upstream_pool {
-public:
-    upstream_pool(boost::asio::io_context& ioc, std::vector<boost::asio::ip::tcp::endpoint> endpoints,
+  public:
+    upstream_pool(boost::asio::io_context& ioc,
+                  std::vector<boost::asio::ip::tcp::endpoint> endpoints,
                   std::chrono::milliseconds connect_timeout);
 
     // A live idle connection, or null.
@@ -48,7 +49,7 @@ public:
     std::size_t idle_count() const noexcept { return idle_.size(); }
     const pool_stats& stats() const noexcept { return stats_; }
 
-private:
+  private:
     boost::asio::io_context& ioc_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
     std::chrono::milliseconds connect_timeout_;

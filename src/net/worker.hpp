@@ -2,9 +2,9 @@
 // One worker per thread: its own io_context (single-threaded concurrency hint), acceptor
 // (SO_REUSEPORT), upstream pool, JSON parser and rule-set pointer. Everything here is touched only
 // from the worker's thread, so the request path takes no lock.
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <atomic>
 #include <optional>
 #include <unordered_set>
 

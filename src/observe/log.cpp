@@ -15,12 +15,15 @@ std::mutex mutex_;  // log lines are rare (start, reload, failures); a lock keep
 std::string timestamp() {
     auto now = std::chrono::system_clock::now();
     std::time_t t = std::chrono::system_clock::to_time_t(now);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     return buf;
 }
 
@@ -43,7 +46,8 @@ void json_escape(std::string& out, std::string_view s) {
 void write(std::string_view level, std::string_view message) {
     std::string line;
     if (format_ == log_format::json) {
-        line = "{\"time\":\"" + timestamp() + "\",\"level\":\"" + std::string(level) + "\",\"msg\":\"";
+        line =
+            "{\"time\":\"" + timestamp() + "\",\"level\":\"" + std::string(level) + "\",\"msg\":\"";
         json_escape(line, message);
         line += "\"}\n";
     } else {
@@ -56,8 +60,14 @@ void write(std::string_view level, std::string_view message) {
 
 }  // namespace
 
-void set_log_format(log_format f) { format_ = f; }
-void log_info(std::string_view message) { write("info", message); }
-void log_error(std::string_view message) { write("error", message); }
+void set_log_format(log_format f) {
+    format_ = f;
+}
+void log_info(std::string_view message) {
+    write("info", message);
+}
+void log_error(std::string_view message) {
+    write("error", message);
+}
 
 }  // namespace shimgate

@@ -30,7 +30,8 @@ std::string_view trim(std::string_view s) {
 
 // Is `name` one of the comma-separated options of the message's Connection fields?
 bool named_in_connection(std::string_view name, const http::fields& message) {
-    for (auto it = message.find(http::field::connection); it != message.end() && it->name() == http::field::connection; ++it) {
+    for (auto it = message.find(http::field::connection);
+         it != message.end() && it->name() == http::field::connection; ++it) {
         std::string_view list = it->value();
         while (!list.empty()) {
             auto comma = list.find(',');
@@ -84,7 +85,8 @@ void append_framing(std::string& out, framing_spec body) {
     if (body.kind == body_framing::length) {
         char digits[24];
         auto [end, ec] = std::to_chars(digits, digits + sizeof digits, body.length);
-        append_field(out, "Content-Length", std::string_view(digits, static_cast<std::size_t>(end - digits)));
+        append_field(out, "Content-Length",
+                     std::string_view(digits, static_cast<std::size_t>(end - digits)));
     } else if (body.kind == body_framing::chunked) {
         append_field(out, "Transfer-Encoding", "chunked");
     }
@@ -93,9 +95,11 @@ void append_framing(std::string& out, framing_spec body) {
 // Via: the received values followed by ours, in one field.
 void append_via(std::string& out, const http::fields& message) {
     out += "Via: ";
-    for (auto it = message.find(http::field::via); it != message.end() && it->name() == http::field::via; ++it) {
+    for (auto it = message.find(http::field::via);
+         it != message.end() && it->name() == http::field::via; ++it) {
         std::string_view v = trim(it->value());
-        if (v.empty() || v.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) continue;
+        if (v.empty() || v.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
+            continue;
         out += v;
         out += ", ";
     }

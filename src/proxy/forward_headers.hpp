@@ -45,7 +45,8 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
                          std::span<const header_pair> add = {});
 
 // Appends the whole client response head. `keep_alive` false adds `Connection: close`; an HTTP/1.0
-// client kept alive gets `Connection: keep-alive`. `upstream` may be null for the shim's own answers.
+// client kept alive gets `Connection: keep-alive`. `upstream` may be null for the shim's own
+// answers.
 void write_client_head(std::string& out, unsigned status, std::string_view reason,
                        const boost::beast::http::fields* upstream, framing_spec body,
                        bool keep_alive, unsigned client_version,

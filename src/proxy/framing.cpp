@@ -7,7 +7,9 @@ namespace {
 
 namespace http = boost::beast::http;
 
-constexpr head_verdict bad(std::string_view why) { return {400, why}; }
+constexpr head_verdict bad(std::string_view why) {
+    return {400, why};
+}
 
 bool is_tchar(unsigned char c) {
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
@@ -15,7 +17,9 @@ bool is_tchar(unsigned char c) {
 }
 
 // field-vchar / SP / HTAB / obs-text: anything but controls (incl. NUL, CR, LF) and DEL.
-bool is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+bool is_value_char(unsigned char c) {
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -64,7 +68,8 @@ head_verdict check_partial_head(std::string_view buffered, const head_limits& li
         return {};
     }
     if (eol + 1 > limits.max_request_line + 2) return {414, "request line too long"};
-    if (rest.size() - (eol + 1) > limits.max_header_bytes + 2) return {431, "header block too large"};
+    if (rest.size() - (eol + 1) > limits.max_header_bytes + 2)
+        return {431, "header block too large"};
     return {};
 }
 
@@ -74,7 +79,8 @@ head_verdict check_raw_head(std::string_view head, const head_limits& limits) no
     for (std::size_t i = 0; i < head.size(); ++i) {
         char c = head[i];
         if (c == '\n' && (i == 0 || head[i - 1] != '\r')) return bad("bare LF in request head");
-        if (c == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n')) return bad("bare CR in request head");
+        if (c == '\r' && (i + 1 >= head.size() || head[i + 1] != '\n'))
+            return bad("bare CR in request head");
         if (c == '\0') return bad("NUL in request head");
     }
     auto line_end = head.find("\r\n");
@@ -98,7 +104,8 @@ head_verdict check_raw_head(std::string_view head, const head_limits& limits) no
         if (colon == 0 || colon == std::string_view::npos) return bad("malformed header field");
         for (std::size_t i = 0; i < colon; ++i) {
             // Also refuses whitespace between the name and the colon (RFC 9112 §5.1).
-            if (!is_tchar(static_cast<unsigned char>(line[i]))) return bad("invalid header field name");
+            if (!is_tchar(static_cast<unsigned char>(line[i])))
+                return bad("invalid header field name");
         }
         for (std::size_t i = colon + 1; i < line.size(); ++i) {
             if (!is_value_char(static_cast<unsigned char>(line[i])))
@@ -116,10 +123,17 @@ head_verdict check_request_framing(const http::request_header<>& h) noexcept {
     std::string_view host, length, encoding;
     for (const auto& f : h) {
         switch (f.name()) {
-            case http::field::host: ++hosts, host = f.value(); break;
-            case http::field::content_length: ++lengths, length = f.value(); break;
-            case http::field::transfer_encoding: ++encodings, encoding = f.value(); break;
-            default: break;
+            case http::field::host:
+                ++hosts, host = f.value();
+                break;
+            case http::field::content_length:
+                ++lengths, length = f.value();
+                break;
+            case http::field::transfer_encoding:
+                ++encodings, encoding = f.value();
+                break;
+            default:
+                break;
         }
     }
     if (h.version() == 11 && hosts == 0) return bad("missing Host");
@@ -143,13 +157,15 @@ head_verdict check_request_framing(const http::request_header<>& h) noexcept {
     std::string_view target = h.target();
     if (target.empty()) return bad("empty request target");
     if (target == "*") {
-        if (h.method() != http::verb::options) return bad("asterisk-form target on a method other than OPTIONS");
+        if (h.method() != http::verb::options)
+            return bad("asterisk-form target on a method other than OPTIONS");
     } else if (target.front() != '/') {
         // absolute-form only (authority-form belongs to CONNECT, refused above)
         auto scheme_end = target.find("://");
         if (scheme_end == std::string_view::npos) return bad("invalid request target");
         std::string_view scheme = target.substr(0, scheme_end);
-        if (!iequals(scheme, "http") && !iequals(scheme, "https")) return bad("invalid request target");
+        if (!iequals(scheme, "http") && !iequals(scheme, "https"))
+            return bad("invalid request target");
     }
     return {};
 }

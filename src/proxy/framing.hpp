@@ -29,7 +29,8 @@ std::size_t find_head_end(std::string_view bytes) noexcept;
 head_verdict check_partial_head(std::string_view buffered, const head_limits& limits) noexcept;
 
 // Byte-level checks of a complete head (as located by find_head_end): line endings, request-line
-// length, header size and count, obs-fold, field-name syntax, CR/LF/NUL and other controls in values.
+// length, header size and count, obs-fold, field-name syntax, CR/LF/NUL and other controls in
+// values.
 head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept;
 
 // Semantic checks of the parsed header: version, Host, Content-Length / Transfer-Encoding

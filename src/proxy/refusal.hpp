@@ -15,7 +15,7 @@ struct refusal {
 // A value or a refusal; the data path returns these instead of throwing.
 template <class T>
 class result {
-public:
+  public:
     result(T value) : v_(std::move(value)) {}
     result(refusal r) : v_(std::move(r)) {}
 
@@ -28,7 +28,7 @@ public:
     const T* operator->() const { return &std::get<0>(v_); }
     const refusal& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, refusal> v_;
 };
 

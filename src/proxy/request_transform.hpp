@@ -15,14 +15,15 @@ namespace shimgate {
 
 struct upstream_call {
     std::string method;  // rule.upstream_method
-    std::string target;  // rule.upstream_path with params substituted (percent-encoded), + "?" query if any
-    std::string body;    // canonical JSON body
+    std::string
+        target;  // rule.upstream_path with params substituted (percent-encoded), + "?" query if any
+    std::string body;         // canonical JSON body
     std::string auth_header;  // rule.upstream_auth_header
     std::string auth_value;   // "<scheme> <token>"
 };
 
-// `body` may be reallocated to add simdjson padding. `query` is appended to the target when non-empty.
-// Refusals are 400 with a message naming the field (or "malformed JSON ...").
+// `body` may be reallocated to add simdjson padding. `query` is appended to the target when
+// non-empty. Refusals are 400 with a message naming the field (or "malformed JSON ...").
 result<upstream_call> transform_request(const rule& r, const path_params& params,
                                         std::string_view token, std::string_view query,
                                         std::string& body, json_context& ctx);

@@ -72,12 +72,9 @@ std::string percent_decode(std::string_view s) {
 // Index of the first candidate whose body_has is a top-level key of `body`, or -1 (also for a
 // malformed body, so the choice never depends on how far a broken body happens to parse).
 // Keys are compared unescaped, the way the request transform reads them.
-int first_present_key(const path_match& m, std::string_view body) {
-    thread_local simdjson::ondemand::parser parser;
-    thread_local std::string buffer;  // reused padded copy: the caller's body is const
-    buffer.assign(body);
+int first_present_key(const path_match& m, std::string& body, json_context& ctx) {
     simdjson::ondemand::document doc;
-    if (parser.iterate(pad_in_place(buffer)).get(doc)) return -1;
+    if (ctx.parser.iterate(pad_in_place(body)).get(doc)) return -1;
     simdjson::ondemand::object obj;
     if (doc.get_object().get(obj)) return -1;
     int best = -1;
@@ -122,12 +119,12 @@ path_match match_route(const rule_set& rules, std::string_view method,
     return m;
 }
 
-const rule* select_by_body(const path_match& match, std::string_view body) {
+const rule* select_by_body(const path_match& match, std::string& body, json_context& ctx) {
     if (match.candidates.empty()) return nullptr;
     bool wants_body = false;
     for (const rule* r : match.candidates) wants_body = wants_body || !r->body_has.empty();
     if (wants_body) {
-        const int i = first_present_key(match, body);
+        const int i = first_present_key(match, body, ctx);
         if (i >= 0) return match.candidates[static_cast<std::size_t>(i)];
     }
     for (const rule* r : match.candidates)

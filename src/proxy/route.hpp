@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/rule_set.hpp"
+#include "json/json_context.hpp"
 
 namespace shimgate {
 
@@ -23,7 +24,7 @@ path_match match_route(const rule_set& rules, std::string_view method,
 
 // The first candidate whose body_has key is a top-level key of `body`, else the first candidate
 // without body_has, else the first candidate. Never fails: a malformed body is refused later by the
-// transform of the rule picked here.
-const rule* select_by_body(const path_match& match, std::string_view body);
+// transform of the rule picked here. `body` is padded in place and parsed with the thread's parser.
+const rule* select_by_body(const path_match& match, std::string& body, json_context& ctx);
 
 }  // namespace shimgate

@@ -20,7 +20,8 @@ fake_upstream::fake_upstream(reply_fn reply, bool close_after_reply)
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = 0;
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0)
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(listen_fd_, 64) != 0)
         throw std::runtime_error("fake_upstream: bind/listen failed");
     socklen_t len = sizeof addr;
     ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -115,8 +116,8 @@ void fake_upstream::serve(int fd) {
     }
 }
 
-std::string fake_upstream::answer(unsigned status, std::string_view body, std::string_view content_type,
-                                  std::string_view extra_headers) {
+std::string fake_upstream::answer(unsigned status, std::string_view body,
+                                  std::string_view content_type, std::string_view extra_headers) {
     std::string out = "HTTP/1.1 " + std::to_string(status) + " Whatever\r\n";
     if (!content_type.empty()) out += "Content-Type: " + std::string(content_type) + "\r\n";
     out += extra_headers;
@@ -141,6 +142,8 @@ std::string body_of(const std::string& raw) {
     }
 }
 
-std::string request_line_of(const std::string& raw) { return raw.substr(0, raw.find("\r\n")); }
+std::string request_line_of(const std::string& raw) {
+    return raw.substr(0, raw.find("\r\n"));
+}
 
 }  // namespace shimgate::testing

@@ -13,7 +13,7 @@
 namespace shimgate::testing {
 
 class fake_upstream {
-public:
+  public:
     using reply_fn = std::function<std::string(const std::string& request)>;
     // `close_after_reply`: close each connection right after its first answer, without saying so.
     explicit fake_upstream(reply_fn reply, bool close_after_reply = false);
@@ -30,7 +30,7 @@ public:
                               std::string_view content_type = "application/json",
                               std::string_view extra_headers = {});
 
-private:
+  private:
     void serve(int fd);
     reply_fn reply_;
     bool close_after_reply_ = false;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -15,9 +16,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cstring>
-#include <sstream>
-#include <algorithm>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -76,12 +76,15 @@ std::optional<std::string> child_process::wait_for_line(const std::string& needl
             scanned_ = eol + 1;
             if (line.find(needle) != std::string::npos) return line;
         }
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 || !read_some(left)) return std::nullopt;
     }
 }
 
-void child_process::signal(int sig) { ::kill(pid_, sig); }
+void child_process::signal(int sig) {
+    ::kill(pid_, sig);
+}
 
 std::optional<int> child_process::wait_exit(std::chrono::milliseconds timeout) {
     if (status_) return status_;
@@ -126,7 +129,9 @@ shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
     : proc(SHIMGATE_BIN, [&] {
           std::vector<std::string> a{"--listen", "127.0.0.1:0", "--upstream",
                                      "http://127.0.0.1:" + std::to_string(upstream_port)};
-          auto given = [&](const char* flag) { return std::find(extra.begin(), extra.end(), flag) != extra.end(); };
+          auto given = [&](const char* flag) {
+              return std::find(extra.begin(), extra.end(), flag) != extra.end();
+          };
           if (!given("--rules")) a.insert(a.end(), {"--rules", source_dir() + "/rules"});
           if (!given("--threads")) a.insert(a.end(), {"--threads", "2"});
           a.insert(a.end(), extra.begin(), extra.end());
@@ -144,7 +149,9 @@ raw_client::raw_client(unsigned short port) : socket_(ioc_) {
     ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
-void raw_client::send(std::string_view bytes) { net::write(socket_, net::buffer(bytes)); }
+void raw_client::send(std::string_view bytes) {
+    net::write(socket_, net::buffer(bytes));
+}
 
 void raw_client::send_in_pieces(std::string_view bytes, std::size_t piece) {
     while (!bytes.empty()) {
@@ -185,7 +192,8 @@ bool raw_client::closed_by_peer(std::chrono::milliseconds timeout) {
     pollfd p{socket_.native_handle(), POLLIN, 0};
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) return false;
         if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
         char buf[4096];
@@ -200,7 +208,8 @@ std::string raw_client::read_until_close(std::chrono::milliseconds timeout) {
     pollfd p{socket_.native_handle(), POLLIN, 0};
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return out;
         char buf[4096];
         auto n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
@@ -212,9 +221,11 @@ std::string raw_client::read_until_close(std::chrono::milliseconds timeout) {
 raw_client::response request(unsigned short port, std::string_view method, std::string_view target,
                              std::string_view body, std::string_view extra_headers) {
     raw_client c(port);
-    std::string req = std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    std::string req =
+        std::string(method) + " " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
     req += extra_headers;
-    if (!body.empty() || method == "POST" || method == "PUT") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!body.empty() || method == "POST" || method == "PUT")
+        req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n";
     req += body;
     c.send(req);
@@ -230,7 +241,8 @@ std::optional<std::string> header_of(const std::string& head, std::string_view n
         if (colon == std::string::npos || colon > eol) continue;
         std::string_view n(head.data() + pos, colon - pos);
         if (n.size() == name.size() &&
-            std::equal(n.begin(), n.end(), name.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+            std::equal(n.begin(), n.end(), name.begin(),
+                       [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
             auto v = head.substr(colon + 1, eol - colon - 1);
             while (!v.empty() && v.front() == ' ') v.erase(0, 1);
             return v;
@@ -248,6 +260,8 @@ long peak_rss_kib(int pid) {
     return -1;
 }
 
-std::string source_dir() { return SHIMGATE_SOURCE_DIR; }
+std::string source_dir() {
+    return SHIMGATE_SOURCE_DIR;
+}
 
 }  // namespace shimgate::testing

@@ -9,17 +9,18 @@
 
 namespace shimgate::testing {
 
-// A child process whose output is piped; killed (SIGTERM, then SIGKILL) if still running at the end.
+// A child process whose output is piped; killed (SIGTERM, then SIGKILL) if still running at the
+// end.
 class child_process {
-public:
+  public:
     child_process(const std::string& binary, const std::vector<std::string>& args);
     ~child_process();
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
 
     // Reads output lines until one contains `needle`; that line, or nullopt after `timeout`.
-    std::optional<std::string> wait_for_line(const std::string& needle,
-                                             std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    std::optional<std::string> wait_for_line(
+        const std::string& needle, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     // Sends `sig`; returns the exit status (or -signal) once it exits, nullopt after `timeout`.
     std::optional<int> stop(int sig, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     std::optional<int> wait_exit(std::chrono::milliseconds timeout);
@@ -27,7 +28,7 @@ public:
     int pid() const { return pid_; }
     const std::string& output() const { return output_; }  // everything read so far
 
-private:
+  private:
     bool read_some(std::chrono::milliseconds timeout);
     int pid_ = -1;
     int out_fd_ = -1;
@@ -55,7 +56,7 @@ struct shim {
 
 // A blocking loopback client with a receive timeout, for byte-exact requests.
 class raw_client {
-public:
+  public:
     explicit raw_client(unsigned short port);
     void send(std::string_view bytes);
     void send_in_pieces(std::string_view bytes, std::size_t piece);  // one write per piece
@@ -72,7 +73,7 @@ public:
     std::string read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     boost::asio::ip::tcp::socket& socket() { return socket_; }
 
-private:
+  private:
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::socket socket_;
     std::string pending_;

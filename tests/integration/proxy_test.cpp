@@ -41,8 +41,11 @@ TEST_F(Proxy, PassThroughRewritesHopByHopAndForwardingHeaders) {
     EXPECT_NE(r.body.find("[\"X-Forwarded-Proto\",\"http\"]"), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("[\"X-Forwarded-Host\",\"127.0.0.1\"]"), std::string::npos) << r.body;
     EXPECT_NE(r.body.find("[\"Via\",\"1.0 earlier, 1.1 shimgate\"]"), std::string::npos) << r.body;
-    EXPECT_NE(r.body.find("[\"Host\",\"127.0.0.1:" + std::to_string(up.port) + "\"]"), std::string::npos) << r.body;
-    for (const char* gone : {"X-Hop", "Keep-Alive", "6.6.6.6", "\"https\"", "\"TE\"", "\"Connection\""})
+    EXPECT_NE(r.body.find("[\"Host\",\"127.0.0.1:" + std::to_string(up.port) + "\"]"),
+              std::string::npos)
+        << r.body;
+    for (const char* gone :
+         {"X-Hop", "Keep-Alive", "6.6.6.6", "\"https\"", "\"TE\"", "\"Connection\""})
         EXPECT_EQ(r.body.find(gone), std::string::npos) << gone << " leaked: " << r.body;
     EXPECT_EQ(header_of(r.head, "Via"), "1.1 shimgate");
 }
@@ -65,14 +68,16 @@ TEST_F(Proxy, BodiesArrivingInOneAndFiveByteChunks) {
     std::string body(3000, 'b');
     for (std::size_t piece : {1u, 5u}) {
         raw_client c(port());
-        c.send_in_pieces("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n" + body, piece);
+        c.send_in_pieces("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n" + body,
+                         piece);
         auto r = c.read_response();
         ASSERT_EQ(r.status, 200u);
         EXPECT_EQ(r.body, "{\"received\":3000}") << "piece " << piece;
         // chunked, with a chunk split across writes
-        c.send_in_pieces("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                         "5\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
-                         piece);
+        c.send_in_pieces(
+            "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\nA\r\n0123456789\r\n0\r\n\r\n",
+            piece);
         r = c.read_response();
         ASSERT_EQ(r.status, 200u);
         EXPECT_EQ(r.body, "{\"received\":15}") << "piece " << piece;
@@ -97,12 +102,14 @@ TEST_F(Proxy, KeepAliveReusesUpstreamConnections) {
 
 TEST_F(Proxy, PipelinedRequestsAreAnsweredInOrder) {
     raw_client c(port());
-    c.send("GET /echo/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: x\r\n\r\n"
-           "GET /echo/3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    c.send(
+        "GET /echo/1 HTTP/1.1\r\nHost: x\r\n\r\nGET /echo/2 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /echo/3 HTTP/1.1\r\nHost: x\r\n\r\n");
     for (int i = 1; i <= 3; ++i) {
         auto r = c.read_response();
         ASSERT_EQ(r.status, 200u);
-        EXPECT_NE(r.body.find("\"target\":\"/echo/" + std::to_string(i) + "\""), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find("\"target\":\"/echo/" + std::to_string(i) + "\""), std::string::npos)
+            << r.body;
     }
 }
 
@@ -126,18 +133,24 @@ TEST_F(Proxy, Http10ClosesAfterTheAnswer) {
     EXPECT_EQ(all.substr(all.size() - 10), std::string(10, 'x'));  // close-delimited, not chunked
 }
 
-// Every framing case of the contract: 400 (or 405/414/431) and the connection closed, nothing forwarded.
+// Every framing case of the contract: 400 (or 405/414/431) and the connection closed, nothing
+// forwarded.
 TEST_F(Proxy, SmugglingAndFramingAttemptsAreRefusedAndClosed) {
     struct attempt {
         std::string bytes;
         unsigned status;
     };
     std::vector<attempt> attempts{
-        {"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400},
+        {"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: "
+         "chunked\r\n\r\n0\r\n\r\n",
+         400},
         {"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
         {"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400},
-        {"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\x0b" "chunked\r\n\r\n", 400},
-        {"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400},
+        {"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\x0b"
+         "chunked\r\n\r\n",
+         400},
+        {"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+         400},
         {"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1\r\n\r\na", 400},
         {"GET /echo HTTP/1.1\r\n\r\n", 400},
         {"GET /echo HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400},
@@ -147,12 +160,15 @@ TEST_F(Proxy, SmugglingAndFramingAttemptsAreRefusedAndClosed) {
         {"GET /echo HTTP/1.1\nHost: x\n\n", 400},
         {"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n", 405},
         {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nHost: x\r\n\r\n", 414},
-        {"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400},
+        {"POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+         "chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+         400},
     };
     std::string many = "GET /echo HTTP/1.1\r\nHost: x\r\n";
     for (int i = 0; i < 101; ++i) many += "X-" + std::to_string(i) + ": v\r\n";
     attempts.push_back({many + "\r\n", 431});
-    attempts.push_back({"GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(17000, 'v') + "\r\n\r\n", 431});
+    attempts.push_back(
+        {"GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(17000, 'v') + "\r\n\r\n", 431});
 
     long before = backend_connections(up.port);
     for (const auto& a : attempts) {
@@ -162,7 +178,8 @@ TEST_F(Proxy, SmugglingAndFramingAttemptsAreRefusedAndClosed) {
         EXPECT_EQ(r.status, a.status) << a.bytes.substr(0, 120);
         EXPECT_TRUE(c.closed_by_peer()) << a.bytes.substr(0, 120);
     }
-    // The bad chunk case is refused while streaming, the only one that opens an upstream connection.
+    // The bad chunk case is refused while streaming, the only one that opens an upstream
+    // connection.
     EXPECT_LE(backend_connections(up.port) - before - 1, 1);
 }
 
@@ -244,7 +261,8 @@ TEST(ProxyFailures, HeadDeadlineStopsSlowloris) {
         boost::system::error_code ec;
         boost::asio::write(c.socket(), boost::asio::buffer("X"), ec);
         if (ec) closed = true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the attack's pace, not a sync
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(100));  // the attack's pace, not a sync
         pollfd p{c.socket().native_handle(), POLLIN, 0};
         if (::poll(&p, 1, 0) > 0) closed = true;
     }
@@ -268,7 +286,8 @@ TEST(ProxyFailures, SigtermDrainsInFlightRequestsAndExitsZero) {
     ASSERT_EQ(idle.read_response().status, 200u);
     // Wait (bounded) until the backend has counted the slow request: each probe counts itself too.
     bool arrived = false;
-    for (long probe = 1; probe <= 200 && !arrived; ++probe) arrived = backend_requests() >= base + 2 + probe;
+    for (long probe = 1; probe <= 200 && !arrived; ++probe)
+        arrived = backend_requests() >= base + 2 + probe;
     ASSERT_TRUE(arrived);
     gate.proc.signal(SIGTERM);
     EXPECT_TRUE(idle.closed_by_peer());  // an idle keep-alive connection is closed at once
@@ -279,11 +298,12 @@ TEST(ProxyFailures, SigtermDrainsInFlightRequestsAndExitsZero) {
 }
 
 TEST(Cli, BadFlagsExitNonZeroWithOneLine) {
-    child_process p(SHIMGATE_BIN, {"--listen", "127.0.0.1:0", "--upstream", "gopher://x", "--rules", "rules"});
+    child_process p(SHIMGATE_BIN,
+                    {"--listen", "127.0.0.1:0", "--upstream", "gopher://x", "--rules", "rules"});
     EXPECT_EQ(p.wait_exit(std::chrono::seconds(10)), 2);
     EXPECT_EQ(p.output(), "shimgate: --upstream: expected http://host:port or https://host:port\n");
-    child_process q(SHIMGATE_BIN, {"--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1", "--rules",
-                                   "/nonexistent/rules"});
+    child_process q(SHIMGATE_BIN, {"--listen", "127.0.0.1:0", "--upstream", "http://127.0.0.1:1",
+                                   "--rules", "/nonexistent/rules"});
     EXPECT_EQ(q.wait_exit(std::chrono::seconds(10)), 2);
     EXPECT_NE(q.output().find("/nonexistent/rules"), std::string::npos) << q.output();
     EXPECT_EQ(std::count(q.output().begin(), q.output().end(), '\n'), 1) << q.output();

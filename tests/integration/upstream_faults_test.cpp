@@ -1,4 +1,5 @@
-// Upstreams that misbehave, scripted byte for byte: what the client sees, and that the pool recovers.
+// Upstreams that misbehave, scripted byte for byte: what the client sees, and that the pool
+// recovers.
 #include <gtest/gtest.h>
 
 #include "fake_upstream.hpp"
@@ -8,11 +9,14 @@ namespace shimgate::testing {
 namespace {
 
 TEST(UpstreamFaults, ForwardedRequestIsReframedWithOneHostAndNoHopByHop) {
-    fake_upstream up([](const std::string&) { return fake_upstream::answer(200, "ok", "text/plain"); });
+    fake_upstream up(
+        [](const std::string&) { return fake_upstream::answer(200, "ok", "text/plain"); });
     shim gate(up.port());
     raw_client c(gate.port);
-    c.send("POST /p?x=1 HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\nConnection: Upgrade\r\n"
-           "Upgrade: h2c\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    c.send(
+        "POST /p?x=1 HTTP/1.1\r\nHost: front\r\nTransfer-Encoding: chunked\r\nConnection: "
+        "Upgrade\r\n"
+        "Upgrade: h2c\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
     auto r = c.read_response();
     ASSERT_EQ(r.status, 200u);
     auto reqs = up.requests();
@@ -68,7 +72,8 @@ TEST(UpstreamFaults, ConnectionClosedWithoutAnswerIs502) {
 
 TEST(UpstreamFaults, InterimAnswersAreConsumed) {
     fake_upstream up([](const std::string&) {
-        return "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" + fake_upstream::answer(200, "done", "text/plain");
+        return "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n" +
+               fake_upstream::answer(200, "done", "text/plain");
     });
     shim gate(up.port());
     auto r = request(gate.port, "GET", "/x");
@@ -77,9 +82,12 @@ TEST(UpstreamFaults, InterimAnswersAreConsumed) {
 }
 
 TEST(UpstreamFaults, ChunkedAnswerCutShortNeverLooksComplete) {
-    fake_upstream up([](const std::string&) {
-        return std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-    }, true);  // then closes
+    fake_upstream up(
+        [](const std::string&) {
+            return std::string(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        },
+        true);  // then closes
     shim gate(up.port());
     raw_client c(gate.port);
     c.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -105,7 +113,8 @@ TEST(UpstreamFaults, ContentLengthLongerThanTheBodyNeverLooksComplete) {
 
 TEST(UpstreamFaults, ChunkedAnswerToHttp10IsCloseDelimited) {
     fake_upstream up([](const std::string&) {
-        return std::string("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+        return std::string(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
     });
     shim gate(up.port());
     raw_client c(gate.port);
@@ -117,8 +126,9 @@ TEST(UpstreamFaults, ChunkedAnswerToHttp10IsCloseDelimited) {
 
 TEST(UpstreamFaults, UpstreamHeadersCannotInjectFraming) {
     fake_upstream up([](const std::string&) {
-        return std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: X-Drop\r\nX-Drop: 1\r\n"
-                           "Keep-Alive: timeout=1\r\nX-Kept: 1\r\n\r\nok");
+        return std::string(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: X-Drop\r\nX-Drop: 1\r\n"
+            "Keep-Alive: timeout=1\r\nX-Kept: 1\r\n\r\nok");
     });
     shim gate(up.port());
     auto r = request(gate.port, "GET", "/x");
