@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,11 +21,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -32,8 +35,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "handlers.hpp"
+#include "tls.hpp"
 
 namespace shimgate::backend {
 
@@ -49,6 +54,15 @@ constexpr std::size_t piece_size = 64 * 1024;          // body read pieces
 constexpr std::size_t stream_piece_size = 256 * 1024;  // /bytes write pieces
 // Above the proxy's own 16 KiB default, so its header limit is what tests meet, not ours.
 constexpr std::uint32_t max_header_bytes = 64 * 1024;
+constexpr auto handshake_timeout = std::chrono::seconds(10);
+constexpr auto shutdown_timeout = std::chrono::seconds(2);
+
+// Sessions are templates over the stream: plain TCP, or TLS over it (--tls-cert/--tls-key).
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+template <class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, tls_stream>;
 
 using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
@@ -71,7 +85,8 @@ bool is_http_error(const error_code& ec) {
 }
 
 // Writes a reply of kind::message. HEAD gets the head only.
-net::awaitable<error_code> write_message(tcp::socket& sock, reply& r, unsigned version, bool keep,
+template <class Stream>
+net::awaitable<error_code> write_message(Stream& sock, reply& r, unsigned version, bool keep,
                                          bool head_only) {
     http::response<http::string_body> res{static_cast<http::status>(r.status), version};
     res.set(http::field::server, "customer-api");
@@ -90,7 +105,8 @@ net::awaitable<error_code> write_message(tcp::socket& sock, reply& r, unsigned v
 }
 
 // Writes kind::stream and kind::abort replies: the head, then 'x' bytes straight to the socket.
-net::awaitable<error_code> write_stream(tcp::socket& sock, const reply& r, unsigned version,
+template <class Stream>
+net::awaitable<error_code> write_stream(Stream& sock, const reply& r, unsigned version,
                                         bool keep, bool head_only) {
     const bool abort = r.what == reply::kind::abort;
     const bool chunked = !abort && r.chunked && version >= 11;
@@ -132,8 +148,9 @@ net::awaitable<error_code> write_stream(tcp::socket& sock, const reply& r, unsig
 // Reads the body of the request `parser` holds the head of. In collect mode it lands in `body`
 // (at most json_body_limit bytes, else http::error::body_limit); in count mode only its length
 // is kept. Returns the body's length.
+template <class Stream>
 net::awaitable<std::pair<error_code, std::uint64_t>> read_body(
-    tcp::socket& sock, beast::flat_buffer& buffer, http::request_parser<http::buffer_body>& parser,
+    Stream& sock, beast::flat_buffer& buffer, http::request_parser<http::buffer_body>& parser,
     body_mode mode, std::string& body) {
     std::uint64_t total = 0;
     while (!parser.is_done()) {

@@ -5,6 +5,7 @@
 #include "config/flags.hpp"
 #include "config/rule_loader.hpp"
 #include "net/server.hpp"
+#include "net/tls.hpp"
 #include "observe/log.hpp"
 
 int main(int argc, char** argv) {
@@ -35,17 +36,26 @@ int main(int argc, char** argv) {
         return 0;
     }
     // Parts of the command line that later issues implement are refused rather than ignored.
-    const char* unsupported =
-        !cfg.tls_cert.empty()      ? "--tls-cert: HTTPS on the listener is not implemented yet"
-        : cfg.upstream.tls         ? "--upstream: https:// upstreams are not implemented yet"
-        : !cfg.upstream_ca.empty() ? "--upstream-ca: https:// upstreams are not implemented yet"
-        : !cfg.admin.empty()       ? "--admin: the admin listener is not implemented yet"
-        : !cfg.access_log.empty()  ? "--access-log: the access log is not implemented yet"
-                                   : nullptr;
+    const char* unsupported = !cfg.admin.empty()        ? "--admin: the admin listener is not implemented yet"
+                              : !cfg.access_log.empty() ? "--access-log: the access log is not implemented yet"
+                                                        : nullptr;
     if (unsupported) {
         std::cerr << "shimgate: " << unsupported << "\n";
         return 2;
     }
-    server s(std::move(cfg), rules.rules);
+    tls_context_or_error listener_tls, upstream_tls;
+    if (!cfg.tls_cert.empty()) listener_tls = make_server_tls_context(cfg.tls_cert, cfg.tls_key);
+    if (cfg.upstream.tls) upstream_tls = make_upstream_tls_context(cfg.upstream_ca);
+    for (const auto* t : {&listener_tls, &upstream_tls}) {
+        if (!t->error.empty()) {
+            std::cerr << "shimgate: " << t->error << "\n";
+            return 2;
+        }
+    }
+    if (!cfg.upstream_ca.empty() && !cfg.upstream.tls) {
+        std::cerr << "shimgate: --upstream-ca: only used with an https:// --upstream\n";
+        return 2;
+    }
+    server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context);
     return s.run();
 }

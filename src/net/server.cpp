@@ -26,7 +26,7 @@ using tcp = net::ip::tcp;
 namespace {
 
 net::awaitable<void> serve_connection(worker& w, tcp::socket socket) {
-    client_session session(w, std::move(socket));
+    client_session session(w, std::move(socket), w.server_tls);
     co_await session.run();
 }
 
@@ -70,7 +70,11 @@ boost::system::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint&
 
 }  // namespace
 
-server::server(config cfg, rule_set_ptr rules) : cfg_(std::move(cfg)), rules_(std::move(rules)) {}
+server::server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls, tls_context_ptr upstream_tls)
+    : cfg_(std::move(cfg)),
+      rules_(std::move(rules)),
+      listener_tls_(std::move(listener_tls)),
+      upstream_tls_(std::move(upstream_tls)) {}
 server::~server() = default;
 
 int server::run() {
@@ -96,7 +100,8 @@ int server::run() {
 
     std::atomic<std::size_t> open_connections{0};
     for (unsigned i = 0; i < cfg_.threads; ++i) {
-        auto w = std::make_unique<worker>(cfg_, upstream_endpoints, rules_, open_connections);
+        auto w = std::make_unique<worker>(cfg_, upstream_endpoints, rules_, listener_tls_, upstream_tls_,
+                                          open_connections);
         w->acceptor.emplace(w->ioc);
         if (auto bind_ec = open_acceptor(*w->acceptor, endpoint)) {
             log_error("--listen " + describe(endpoint) + ": " + bind_ec.message());
@@ -106,7 +111,7 @@ int server::run() {
         if (i == 0) endpoint = w->acceptor->local_endpoint();
         workers_.push_back(std::move(w));
     }
-    log_info("listening on http://" + describe(endpoint) + " (upstream " +
+    log_info(std::string("listening on ") + (listener_tls_ ? "https://" : "http://") + describe(endpoint) + " (upstream " +
              (cfg_.upstream.tls ? "https://" : "http://") + cfg_.upstream.host_header +
              cfg_.upstream.prefix + ", " + std::to_string(cfg_.threads) + " threads, " +
              std::to_string(rules_ ? rules_->rules.size() : 0) + " rules, simdjson " +
@@ -131,17 +136,24 @@ int server::run() {
         [&](boost::system::error_code sec, int sig) {
             if (sec) return;
             if (sig == SIGHUP) {
-                auto loaded = load_rules(cfg_.rules_dir);
-                if (!loaded.rules) {
-                    log_error("rule reload refused, the previous rules keep serving: " +
-                              loaded.error);
+            auto loaded = load_rules(cfg_.rules_dir);
+            if (!loaded.rules) {
+                log_error("rule reload refused, the previous rules keep serving: " + loaded.error);
+            } else {
+                for (auto& w : workers_) net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
+                log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) + " rules");
+            }
+            if (listener_tls_) {
+                // New connections get the new certificate; open ones keep the context they began with.
+                auto tls = make_server_tls_context(cfg_.tls_cert, cfg_.tls_key);
+                if (!tls.context) {
+                    log_error("certificate reload refused, the previous certificate keeps serving: " + tls.error);
                 } else {
-                    for (auto& w : workers_)
-                        net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
-                    log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) +
-                             " rules");
+                    for (auto& w : workers_) net::post(w->ioc, [&w = *w, c = tls.context] { w.server_tls = c; });
+                    log_info("certificate reloaded from " + cfg_.tls_cert);
                 }
-            } else if (!draining) {
+            }
+        } else if (!draining) {
                 draining = true;
                 log_info("draining: no new connections, in-flight requests get up to " +
                          std::to_string(cfg_.drain_timeout.count()) + " ms");

@@ -7,6 +7,7 @@
 
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
+#include "net/tls.hpp"
 
 namespace shimgate {
 
@@ -14,7 +15,8 @@ struct worker;
 
 class server {
   public:
-    server(config cfg, rule_set_ptr rules);
+    // `listener_tls` null: plain HTTP. `upstream_tls` null: the upstream is http://.
+    server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls, tls_context_ptr upstream_tls);
     ~server();
 
     // Binds and serves until SIGTERM/SIGINT has drained; returns the exit code. Start-up
@@ -24,6 +26,7 @@ class server {
   private:
     config cfg_;
     rule_set_ptr rules_;
+    tls_context_ptr listener_tls_, upstream_tls_;
     std::vector<std::unique_ptr<worker>> workers_;
 };
 

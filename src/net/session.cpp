@@ -4,6 +4,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -55,7 +56,15 @@ unsigned status_for(beast::error_code ec) {
 
 }  // namespace
 
-client_session::client_session(worker& w, tcp::socket socket) : w_(w), stream_(std::move(socket)) {
+namespace {
+flex_stream make_stream(tcp::socket socket, const tls_context_ptr& tls) {
+    beast::tcp_stream plain(std::move(socket));
+    return tls ? flex_stream(std::move(plain), *tls) : flex_stream(std::move(plain));
+}
+}  // namespace
+
+client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tls)
+    : w_(w), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_)) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
@@ -81,13 +90,34 @@ char* client_session::relay_buffer() {
 }
 
 net::awaitable<void> client_session::run() {
+    if (auto* t = stream_.tls()) {
+        stream_.tcp().expires_after(w_.cfg.header_timeout);
+        auto [ec] = co_await t->async_handshake(net::ssl::stream_base::server, use_tuple);
+        if (ec) {
+            beast::error_code ignored;
+            stream_.socket().close(ignored);
+            co_return;
+        }
+    }
     while (!w_.draining) {
         if (!co_await read_head()) break;
         next n = co_await handle_request();
         parser_.reset();
         if (n == next::close || close_after_) break;
     }
-    co_await linger_close();
+    if (stream_.tls()) {
+        co_await tls_close();
+    } else {
+        co_await linger_close();
+    }
+}
+
+// close_notify, and the peer's, within a short deadline; then the socket goes.
+net::awaitable<void> client_session::tls_close() {
+    stream_.tcp().expires_after(std::chrono::seconds(2));
+    co_await stream_.tls()->async_shutdown(use_tuple);
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
 }
 
 // Reads until a whole request head is buffered, enforcing the size limits as bytes arrive and a
@@ -96,7 +126,7 @@ net::awaitable<bool> client_session::read_head() {
     const config& cfg = w_.cfg;
     head_limits limits{cfg.max_request_line, cfg.max_header_bytes, cfg.max_header_fields};
     idle_ = buffer_.size() == 0;
-    stream_.expires_after(idle_ ? cfg.idle_timeout : cfg.header_timeout);
+    stream_.tcp().expires_after(idle_ ? cfg.idle_timeout : cfg.header_timeout);
     std::size_t head_end = 0;
     for (;;) {
         std::string_view data = as_view(buffer_.data());
@@ -119,7 +149,7 @@ net::awaitable<bool> client_session::read_head() {
         buffer_.commit(n);
         if (idle_) {
             idle_ = false;
-            stream_.expires_after(cfg.header_timeout);
+            stream_.tcp().expires_after(cfg.header_timeout);
         }
     }
     idle_ = false;
@@ -239,7 +269,7 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         upstream_target = target_up;
     }
     head_out_.clear();
-    forward_info info{peer_ip_, "http", cfg.upstream.host_header};
+    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header};
     write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body);
     if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
         co_return co_await refuse(nullptr, error_style::problem, st,
@@ -306,7 +336,7 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
         if (!up_parser_->is_done()) {
             res.body().data = relay;
             res.body().size = relay_size;
-            up_->stream.expires_after(w_.cfg.upstream_timeout);
+            up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
             auto [ec, n] =
                 co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
             if (ec == http::error::need_buffer) ec = {};
@@ -384,7 +414,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
                                    header_pair{"Content-Type", "application/json"},
                                    header_pair{"Accept-Encoding", "identity"}};
     head_out_.clear();
-    forward_info info{peer_ip_, "http", cfg.upstream.host_header};
+    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header};
     write_upstream_head(head_out_, call->method, target, req.base(), info,
                         {body_framing::length, call->body.size()}, drop, add);
     if (auto st = co_await send_upstream(head_out_, call->body); st != 0) {
@@ -423,7 +453,7 @@ net::awaitable<unsigned> client_session::read_whole_body(std::string& out) {
     while (!parser_->is_done()) {
         body.data = relay;
         body.size = relay_size;
-        stream_.expires_after(w_.cfg.idle_timeout);
+        stream_.tcp().expires_after(w_.cfg.idle_timeout);
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
         out.append(relay, relay_size - body.size);
@@ -444,7 +474,7 @@ net::awaitable<unsigned> client_session::send_upstream(std::string_view head,
             up_ = co_await w_.pool.connect(ec);
             if (ec) co_return status_for(ec);
         }
-        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
         auto [ec, n] = co_await net::async_write(up_->stream, bufs, use_tuple);
         if (!ec) co_return 0u;
@@ -463,7 +493,7 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
     while (!parser_->is_done()) {
         body.data = relay;
         body.size = relay_size;
-        stream_.expires_after(w_.cfg.idle_timeout);
+        stream_.tcp().expires_after(w_.cfg.idle_timeout);
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
         if (ec == http::error::body_limit) co_return 413u;
@@ -483,7 +513,7 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
         if (chunked) suffix = got ? (done ? "\r\n0\r\n\r\n" : "\r\n") : (done ? "0\r\n\r\n" : "");
         std::array<net::const_buffer, 3> bufs{net::buffer(prefix), net::buffer(relay, got),
                                               net::buffer(suffix)};
-        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         auto [wec, wn] = co_await net::async_write(up_->stream, bufs, use_tuple);
         if (wec) {
             close_after_ = true;
@@ -498,7 +528,7 @@ net::awaitable<unsigned> client_session::read_upstream_head(bool head_request) {
         up_parser_.emplace();
         up_parser_->body_limit(boost::none);
         if (head_request) up_parser_->skip(true);
-        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         auto [ec, n] =
             co_await http::async_read_header(up_->stream, up_->buffer, *up_parser_, use_tuple);
         if (ec) co_return status_for(ec);
@@ -521,7 +551,7 @@ net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, st
     while (!up_parser_->is_done()) {
         body.data = relay;
         body.size = relay_size;
-        up_->stream.expires_after(w_.cfg.upstream_timeout);
+        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         auto [ec, n] =
             co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
@@ -598,7 +628,7 @@ net::awaitable<bool> client_session::write_client(std::string_view a, std::strin
                                                   std::string_view c, std::string_view d) {
     std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c),
                                           net::buffer(d)};
-    stream_.expires_after(w_.cfg.idle_timeout);
+    stream_.tcp().expires_after(w_.cfg.idle_timeout);
     auto [ec, n] = co_await net::async_write(stream_, bufs, use_tuple);
     co_return !ec;
 }
@@ -609,7 +639,7 @@ net::awaitable<void> client_session::linger_close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     if (!ec) {
-        stream_.expires_after(std::chrono::seconds(2));
+        stream_.tcp().expires_after(std::chrono::seconds(2));
         std::size_t discarded = 0;
         char sink[4096];
         while (discarded < (1u << 20)) {

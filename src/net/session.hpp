@@ -6,7 +6,6 @@
 // bytes.
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <memory>
@@ -14,6 +13,8 @@
 #include <string>
 
 #include "config/rule_set.hpp"
+#include "net/flex_stream.hpp"
+#include "net/tls.hpp"
 #include "net/worker.hpp"
 #include "proxy/forward_headers.hpp"
 #include "proxy/refusal.hpp"
@@ -23,7 +24,8 @@ namespace shimgate {
 
 class client_session {
   public:
-    client_session(worker& w, boost::asio::ip::tcp::socket socket);
+    // `tls` non-null: the connection is HTTPS, with that context (kept alive by the session).
+    client_session(worker& w, boost::asio::ip::tcp::socket socket, tls_context_ptr tls);
     ~client_session();
     client_session(const client_session&) = delete;
     client_session& operator=(const client_session&) = delete;
@@ -69,13 +71,15 @@ class client_session {
     boost::asio::awaitable<bool> write_client(std::string_view a, std::string_view b = {},
                                               std::string_view c = {}, std::string_view d = {});
     boost::asio::awaitable<void> linger_close();
+    boost::asio::awaitable<void> tls_close();
     bool client_keep_alive() const;
     bool body_pending() const;
     bool body_over_limit() const;  // a Content-Length over --max-body
     char* relay_buffer();
 
     worker& w_;
-    boost::beast::tcp_stream stream_;
+    tls_context_ptr tls_;
+    flex_stream stream_;
     boost::beast::flat_buffer buffer_;
     std::string peer_ip_;
     std::string head_out_;  // reused for every head the session writes

@@ -4,7 +4,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/error.hpp>
 #include <cerrno>
+
+#include "observe/log.hpp"
 
 namespace shimgate {
 
@@ -12,14 +15,26 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 upstream_pool::upstream_pool(net::io_context& ioc, std::vector<tcp::endpoint> endpoints,
-                             std::chrono::milliseconds connect_timeout)
-    : ioc_(ioc), endpoints_(std::move(endpoints)), connect_timeout_(connect_timeout) {}
+                             std::chrono::milliseconds connect_timeout, tls_context_ptr tls, std::string host)
+    : ioc_(ioc),
+      endpoints_(std::move(endpoints)),
+      connect_timeout_(connect_timeout),
+      tls_(std::move(tls)),
+      host_(std::move(host)) {}
+
+upstream_pool::~upstream_pool() {
+    if (session_) SSL_SESSION_free(session_);
+}
 
 namespace {
+// Beast reads at most the buffer's free capacity at a time: give streamed answers room.
+constexpr std::size_t read_reserve = 64 * 1024;
+
 // A pooled connection is usable if reading would block: nothing (no EOF, no stray bytes) arrived
 // while it idled.
 bool still_open(upstream_connection& c) {
     if (c.buffer.size() != 0) return false;
+    if (auto* t = c.stream.tls(); t && SSL_pending(t->native_handle()) != 0) return false;
     char byte;
     auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -44,27 +59,57 @@ upstream_connection_ptr upstream_pool::take_idle() {
 }
 
 net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::error_code& ec) {
-    auto c = std::make_unique<upstream_connection>(ioc_);
-    // Beast reads at most the buffer's free capacity at a time: give streamed answers room.
-    c->buffer.reserve(64 * 1024);
-    c->stream.expires_after(connect_timeout_);
-    auto [err, ep] =
-        co_await c->stream.async_connect(endpoints_, net::as_tuple(net::use_awaitable));
-    c->stream.expires_never();
+    boost::beast::tcp_stream plain(ioc_);
+    plain.expires_after(connect_timeout_);
+    auto [err, ep] = co_await plain.async_connect(endpoints_, net::as_tuple(net::use_awaitable));
     ec = err;
     if (ec) {
         ++stats_.connect_failures;
         co_return nullptr;
     }
-    ++stats_.connects;
-    c->stream.socket().set_option(tcp::no_delay(true), ec);
+    plain.socket().set_option(tcp::no_delay(true), ec);
     ec = {};
+    if (!tls_) {
+        plain.expires_never();
+        ++stats_.connects;
+        auto c = std::make_unique<upstream_connection>(flex_stream(std::move(plain)));
+        c->buffer.reserve(read_reserve);
+        co_return c;
+    }
+    // The TLS handshake runs under what is left of the connect deadline.
+    auto c = std::make_unique<upstream_connection>(flex_stream(std::move(plain), *tls_));
+    c->buffer.reserve(read_reserve);
+    SSL* ssl = c->stream.tls()->native_handle();
+    prepare_upstream_ssl(ssl, host_);
+    if (session_) SSL_set_session(ssl, session_);
+    auto [hec] = co_await c->stream.tls()->async_handshake(net::ssl::stream_base::client,
+                                                           net::as_tuple(net::use_awaitable));
+    c->stream.tcp().expires_never();
+    if (hec) {
+        ec = hec;
+        ++stats_.connect_failures;
+        log_error("upstream TLS handshake with " + host_ + " failed: " + tls_failure_reason(ssl, hec));
+        co_return nullptr;
+    }
+    if (SSL_session_reused(ssl)) ++stats_.tls_resumed;
+    ++stats_.connects;
     co_return c;
 }
 
 void upstream_pool::give_back(upstream_connection_ptr c) {
+    if (auto* t = c->stream.tls()) {
+        // After a whole exchange any TLS 1.3 ticket has been read: keep the session for resumption.
+        if (SSL_SESSION* s = SSL_get1_session(t->native_handle())) {
+            if (SSL_SESSION_is_resumable(s) && s != session_) {
+                if (session_) SSL_SESSION_free(session_);
+                session_ = s;
+            } else {
+                SSL_SESSION_free(s);
+            }
+        }
+    }
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
-    c->stream.expires_never();
+    c->stream.tcp().expires_never();
     c->idle_since = std::chrono::steady_clock::now();
     idle_.push_back(std::move(c));
 }

@@ -6,17 +6,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "net/flex_stream.hpp"
+#include "net/tls.hpp"
 
 namespace shimgate {
 
 struct upstream_connection {
-    explicit upstream_connection(boost::asio::io_context& ioc) : stream(ioc) {}
-    boost::beast::tcp_stream stream;
+    explicit upstream_connection(flex_stream s) : stream(std::move(s)) {}
+    flex_stream stream;
     boost::beast::flat_buffer buffer;
     bool reused = false;
     std::chrono::steady_clock::time_point idle_since;
@@ -28,18 +31,25 @@ struct pool_stats {
     std::uint64_t connect_failures = 0;
     std::uint64_t reuses = 0;         // requests sent on a pooled connection
     std::uint64_t stale_dropped = 0;  // idle connections found closed or expired
+    std::uint64_t tls_resumed = 0;    // TLS handshakes that resumed a session
 };
 
 class upstream_pool {
   public:
+    // `tls` null: plain TCP. Otherwise every connection is TLS to `host` (SNI, verification).
     upstream_pool(boost::asio::io_context& ioc,
                   std::vector<boost::asio::ip::tcp::endpoint> endpoints,
-                  std::chrono::milliseconds connect_timeout);
+                  std::chrono::milliseconds connect_timeout, tls_context_ptr tls = nullptr,
+                  std::string host = {});
+    ~upstream_pool();
+    upstream_pool(const upstream_pool&) = delete;
+    upstream_pool& operator=(const upstream_pool&) = delete;
 
     // A live idle connection, or null.
     upstream_connection_ptr take_idle();
 
-    // A new connection. On failure `ec` is set; a connect timeout is beast::error::timeout.
+    // A new connection (TCP, then the TLS handshake if any, both within the connect timeout).
+    // On failure `ec` is set; a timeout is beast::error::timeout. TLS failures are logged with why.
     boost::asio::awaitable<upstream_connection_ptr> connect(boost::system::error_code& ec);
 
     // Back to the pool after a complete exchange the upstream allows to keep alive.
@@ -53,6 +63,9 @@ class upstream_pool {
     boost::asio::io_context& ioc_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
     std::chrono::milliseconds connect_timeout_;
+    tls_context_ptr tls_;
+    std::string host_;
+    SSL_SESSION* session_ = nullptr;  // the last resumable TLS session, offered to new connections
     std::vector<upstream_connection_ptr> idle_;  // most recently used last
     pool_stats stats_;
     static constexpr std::size_t max_idle_ = 256;

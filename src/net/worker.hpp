@@ -11,6 +11,7 @@
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
 #include "json/json_context.hpp"
+#include "net/tls.hpp"
 #include "net/upstream_pool.hpp"
 
 namespace shimgate {
@@ -19,10 +20,12 @@ class client_session;
 
 struct worker {
     worker(const config& c, std::vector<boost::asio::ip::tcp::endpoint> upstream,
-           rule_set_ptr initial_rules, std::atomic<std::size_t>& open)
+           rule_set_ptr initial_rules, tls_context_ptr listener_tls, tls_context_ptr upstream_tls,
+           std::atomic<std::size_t>& open)
         : cfg(c),
-          pool(ioc, std::move(upstream), c.connect_timeout),
+          pool(ioc, std::move(upstream), c.connect_timeout, std::move(upstream_tls), c.upstream.host),
           rules(std::move(initial_rules)),
+          server_tls(std::move(listener_tls)),
           open_connections(open) {}
 
     boost::asio::io_context ioc{1};
@@ -30,6 +33,7 @@ struct worker {
     upstream_pool pool;
     json_context json;
     rule_set_ptr rules;  // replaced on reload; a request keeps the set it started with
+    tls_context_ptr server_tls;  // null: plain HTTP; replaced on reload, a connection keeps its own
     bool draining = false;
     std::unordered_set<client_session*> sessions;
     std::atomic<std::size_t>& open_connections;  // process-wide, for --max-connections
