@@ -55,7 +55,10 @@ int main(int argc, char** argv) {
         ("token", po::value<std::vector<std::string>>()->composing(),
             "an accepted API token for `Authorization: Token <t>`; repeatable (default: demo-token)")
         ("threads", po::value<std::string>()->default_value("1"),
-            "I/O threads, each with its own io_context and SO_REUSEPORT acceptor");
+            "I/O threads, each with its own io_context and SO_REUSEPORT acceptor")
+        ("tls-cert", po::value<std::string>(),
+            "PEM certificate chain file (leaf first): serve HTTPS instead of HTTP; needs --tls-key")
+        ("tls-key", po::value<std::string>(), "PEM private key file of --tls-cert");
     // clang-format on
 
     po::variables_map vm;
@@ -91,6 +94,16 @@ int main(int argc, char** argv) {
         }
     } else {
         config.tokens = {"demo-token"};
+    }
+    if ((vm.count("tls-cert") != 0) != (vm.count("tls-key") != 0)) {
+        return bad_flag("--tls-cert and --tls-key go together");
+    }
+    if (vm.count("tls-cert") != 0) {
+        config.tls_cert = vm["tls-cert"].as<std::string>();
+        config.tls_key = vm["tls-key"].as<std::string>();
+        if (config.tls_cert.empty() || config.tls_key.empty()) {
+            return bad_flag("--tls-cert, --tls-key: must not be empty");
+        }
     }
     return shimgate::backend::run(config);
 }

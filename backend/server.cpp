@@ -106,8 +106,8 @@ net::awaitable<error_code> write_message(Stream& sock, reply& r, unsigned versio
 
 // Writes kind::stream and kind::abort replies: the head, then 'x' bytes straight to the socket.
 template <class Stream>
-net::awaitable<error_code> write_stream(Stream& sock, const reply& r, unsigned version,
-                                        bool keep, bool head_only) {
+net::awaitable<error_code> write_stream(Stream& sock, const reply& r, unsigned version, bool keep,
+                                        bool head_only) {
     const bool abort = r.what == reply::kind::abort;
     const bool chunked = !abort && r.chunked && version >= 11;
     http::response<http::empty_body> res{static_cast<http::status>(r.status), version};
@@ -181,13 +181,20 @@ net::awaitable<std::pair<error_code, std::uint64_t>> read_body(
     co_return std::pair{error_code{}, total};
 }
 
-void close_socket(tcp::socket& sock) {
+// Closes the TCP socket (a FIN after what was written; for TLS no close_notify).
+template <class Stream>
+void close_socket(Stream& stream) {
+    tcp::socket& sock = beast::get_lowest_layer(stream).socket();
     error_code ignored;
     sock.shutdown(tcp::socket::shutdown_send, ignored);
     sock.close(ignored);
 }
 
-net::awaitable<void> session(tcp::socket sock, state& st) {
+// Answers the requests of one connection in order. Returns true if it ended cleanly (the peer
+// closed between requests, or a reply that closes the connection was written), false after an
+// I/O error or an /abort.
+template <class Stream>
+net::awaitable<bool> serve(Stream& sock, state& st) {
     beast::flat_buffer buffer;
     std::string body;
     net::steady_timer timer(sock.get_executor());
@@ -198,15 +205,12 @@ net::awaitable<void> session(tcp::socket sock, state& st) {
 
         if (auto [ec, n] = co_await http::async_read_header(sock, buffer, parser, use_tuple); ec) {
             // A clean close between requests, or an I/O error: nothing to answer.
-            if (!is_http_error(ec) || ec == http::error::end_of_stream ||
-                ec == http::error::partial_message) {
-                break;
-            }
+            if (ec == http::error::end_of_stream) co_return true;
+            if (!is_http_error(ec) || ec == http::error::partial_message) co_return false;
             reply r = error_reply(
                 ec == http::error::header_limit ? 431 : 400,
                 ec == http::error::header_limit ? "request header too large" : "bad request");
-            co_await write_message(sock, r, 11, false, false);
-            break;
+            co_return !co_await write_message(sock, r, 11, false, false);
         }
         st.requests.fetch_add(1, std::memory_order_relaxed);
 
@@ -221,8 +225,7 @@ net::awaitable<void> session(tcp::socket sock, state& st) {
             if (mode == body_mode::collect) {
                 if (const auto len = parser.content_length(); len && *len > json_body_limit) {
                     reply r = error_reply(413, "request body too large");
-                    co_await write_message(sock, r, version, false, head_only);
-                    break;
+                    co_return !co_await write_message(sock, r, version, false, head_only);
                 }
             }
             if (version >= 11 && beast::iequals(head[http::field::expect], "100-continue")) {
@@ -230,7 +233,7 @@ net::awaitable<void> session(tcp::socket sock, state& st) {
                 if (auto [ec, n] = co_await net::async_write(
                         sock, net::buffer(go_on.data(), go_on.size()), use_tuple);
                     ec) {
-                    break;
+                    co_return false;
                 }
             }
             auto [ec, n] = co_await read_body(sock, buffer, parser, mode, body);
@@ -238,13 +241,14 @@ net::awaitable<void> session(tcp::socket sock, state& st) {
             if (ec) {
                 if (ec == http::error::body_limit) {
                     reply r = error_reply(413, "request body too large");
-                    co_await write_message(sock, r, version, false, head_only);
-                } else if (is_http_error(ec) && ec != http::error::end_of_stream &&
-                           ec != http::error::partial_message) {
-                    reply r = error_reply(400, "bad request");
-                    co_await write_message(sock, r, 11, false, false);
+                    co_return !co_await write_message(sock, r, version, false, head_only);
                 }
-                break;
+                if (is_http_error(ec) && ec != http::error::end_of_stream &&
+                    ec != http::error::partial_message) {
+                    reply r = error_reply(400, "bad request");
+                    co_return !co_await write_message(sock, r, 11, false, false);
+                }
+                co_return false;
             }
         }
 
@@ -252,22 +256,44 @@ net::awaitable<void> session(tcp::socket sock, state& st) {
         const bool keep = parser.get().keep_alive() && !r.close;
         if (r.delay_ms > 0) {
             timer.expires_after(std::chrono::milliseconds(r.delay_ms));
-            if (auto [ec] = co_await timer.async_wait(use_tuple); ec) break;
+            if (auto [ec] = co_await timer.async_wait(use_tuple); ec) co_return false;
         }
         error_code ec;
         if (r.what == reply::kind::message) {
             ec = co_await write_message(sock, r, version, keep, head_only);
         } else {
             ec = co_await write_stream(sock, r, version, keep, head_only);
-            if (r.what == reply::kind::abort) break;
+            if (r.what == reply::kind::abort) co_return false;
         }
-        if (ec || !keep) break;
+        if (ec) co_return false;
+        if (!keep) co_return true;
         if (body.capacity() > 1024 * 1024) std::string{}.swap(body);  // don't keep big buffers
     }
-    close_socket(sock);
 }
 
-net::awaitable<void> accept_loop(tcp::acceptor acceptor, state& st) {
+template <class Stream>
+net::awaitable<void> session(Stream stream, state& st) {
+    if constexpr (is_tls<Stream>) {
+        beast::get_lowest_layer(stream).expires_after(handshake_timeout);
+        auto [ec] = co_await stream.async_handshake(net::ssl::stream_base::server, use_tuple);
+        if (ec) {
+            close_socket(stream);
+            co_return;
+        }
+        beast::get_lowest_layer(stream).expires_never();
+    }
+    const bool clean = co_await serve(stream, st);
+    if constexpr (is_tls<Stream>) {
+        if (clean) {  // send close_notify, wait briefly for the peer's
+            beast::get_lowest_layer(stream).expires_after(shutdown_timeout);
+            co_await stream.async_shutdown(use_tuple);
+        }
+    }
+    close_socket(stream);
+}
+
+// tls: null for plain HTTP.
+net::awaitable<void> accept_loop(tcp::acceptor acceptor, state& st, net::ssl::context* tls) {
     net::steady_timer backoff(acceptor.get_executor());
     for (;;) {
         auto [ec, sock] = co_await acceptor.async_accept(use_tuple);
@@ -281,7 +307,13 @@ net::awaitable<void> accept_loop(tcp::acceptor acceptor, state& st) {
         st.connections_accepted.fetch_add(1, std::memory_order_relaxed);
         error_code ignored;
         sock.set_option(tcp::no_delay(true), ignored);
-        net::co_spawn(acceptor.get_executor(), session(std::move(sock), st), net::detached);
+        if (tls != nullptr) {
+            net::co_spawn(acceptor.get_executor(), session(tls_stream(std::move(sock), *tls), st),
+                          net::detached);
+        } else {
+            net::co_spawn(acceptor.get_executor(), session(plain_stream(std::move(sock)), st),
+                          net::detached);
+        }
     }
 }
 
@@ -303,6 +335,16 @@ int run(const server_config& config) {
     if (ec) {
         std::cerr << "customer-api: --listen: invalid address '" << config.host << "'\n";
         return 2;
+    }
+
+    std::unique_ptr<net::ssl::context> tls;
+    if (!config.tls_cert.empty()) {
+        std::string error;
+        tls = make_tls_context(config.tls_cert, config.tls_key, error);
+        if (!tls) {
+            std::cerr << "customer-api: " << error << '\n';
+            return 1;
+        }
     }
 
     state st(config.tokens);
@@ -334,7 +376,8 @@ int run(const server_config& config) {
     std::vector<std::thread> threads;
     threads.reserve(contexts.size());
     for (std::size_t i = 0; i < contexts.size(); ++i) {
-        net::co_spawn(*contexts[i], accept_loop(std::move(acceptors[i]), st), net::detached);
+        net::co_spawn(*contexts[i], accept_loop(std::move(acceptors[i]), st, tls.get()),
+                      net::detached);
         threads.emplace_back([&ioc = *contexts[i]] { ioc.run(); });
     }
     main_context.run();

@@ -7,9 +7,9 @@
 #include <system_error>
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-#include <boost/asio/buffer.hpp>
 
 namespace shimgate::backend {
 
@@ -38,21 +38,70 @@ std::string read_pem_file(const std::string& path, std::string& out) {
     return {};
 }
 
-// The OpenSSL reason behind an error from ssl::context, without Asio's "(lib)" suffix.
-std::string reason(const boost::system::error_code& ec) {
-    if (ec.category() == boost::asio::error::get_ssl_category()) {
-        if (const char* r = ERR_reason_error_string(static_cast<unsigned long>(ec.value()))) {
-            return r;
-        }
-    }
-    return ec.message();
+template <class T, auto Free>
+struct openssl_deleter {
+    void operator()(T* p) const noexcept { Free(p); }
+};
+using bio_ptr = std::unique_ptr<BIO, openssl_deleter<BIO, BIO_free>>;
+using x509_ptr = std::unique_ptr<X509, openssl_deleter<X509, X509_free>>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_deleter<EVP_PKEY, EVP_PKEY_free>>;
+
+bio_ptr memory_bio(const std::string& pem) {
+    return bio_ptr(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
 }
 
-bool is_key_mismatch(const boost::system::error_code& ec) {
-    if (ec.category() != boost::asio::error::get_ssl_category()) return false;
-    const auto code = static_cast<unsigned long>(ec.value());
-    return ERR_GET_LIB(code) == ERR_LIB_X509 && (ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH ||
-                                                 ERR_GET_REASON(code) == X509_R_KEY_TYPE_MISMATCH);
+// The reason of the oldest error queued by OpenSSL (clears the queue).
+std::string openssl_reason() {
+    const unsigned long code = ERR_peek_error();
+    const char* r = ERR_reason_error_string(code);
+    ERR_clear_error();
+    return r != nullptr ? r : "unknown error";
+}
+
+bool no_start_line(unsigned long code) {
+    return ERR_GET_LIB(code) == ERR_LIB_PEM && ERR_GET_REASON(code) == PEM_R_NO_START_LINE;
+}
+
+// An encrypted key fails to load instead of prompting on the terminal.
+int no_password(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*userdata*/) {
+    return 0;
+}
+
+// Loads the leaf certificate and the chain after it; returns the problem, or "".
+std::string load_chain(SSL_CTX* ctx, const std::string& pem) {
+    const bio_ptr bio = memory_bio(pem);
+    ERR_clear_error();
+    const x509_ptr leaf(PEM_read_bio_X509_AUX(bio.get(), nullptr, no_password, nullptr));
+    if (!leaf) {
+        if (no_start_line(ERR_peek_error())) {
+            ERR_clear_error();
+            return "no PEM certificate in it";
+        }
+        return "malformed certificate (" + openssl_reason() + ")";
+    }
+    if (SSL_CTX_use_certificate(ctx, leaf.get()) != 1) {
+        return "unusable certificate (" + openssl_reason() + ")";
+    }
+    SSL_CTX_clear_chain_certs(ctx);
+    for (;;) {
+        x509_ptr ca(PEM_read_bio_X509(bio.get(), nullptr, no_password, nullptr));
+        if (!ca) break;
+        if (SSL_CTX_add0_chain_cert(ctx, ca.get()) != 1) {
+            return "unusable chain certificate (" + openssl_reason() + ")";
+        }
+        static_cast<void>(ca.release());  // owned by ctx now
+    }
+    if (const unsigned long code = ERR_peek_last_error(); code != 0 && !no_start_line(code)) {
+        return "malformed chain certificate (" + openssl_reason() + ")";
+    }
+    ERR_clear_error();
+    return {};
+}
+
+bool is_key_mismatch(unsigned long code) {
+    return ERR_GET_LIB(code) == ERR_LIB_X509 &&
+           (ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH ||
+            ERR_GET_REASON(code) == X509_R_KEY_TYPE_MISMATCH);
 }
 
 // ALPN: http/1.1 if the client offers it; otherwise go on without ALPN.
@@ -95,23 +144,37 @@ std::unique_ptr<ssl::context> make_tls_context(const std::string& cert_file,
     ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
                      SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
-    // An encrypted key must fail to load, not prompt on the terminal.
-    ctx->set_password_callback([](std::size_t, ssl::context::password_purpose) { return std::string(); });
 
-    boost::system::error_code ec;
-    ctx->use_certificate_chain(boost::asio::buffer(cert_pem), ec);
-    if (ec) {
-        error = "--tls-cert: '" + cert_file + "' is not a PEM certificate chain: " + reason(ec);
+    if (auto why = load_chain(native, cert_pem); !why.empty()) {
+        error = "--tls-cert: '" + cert_file + "': " + why;
         return nullptr;
     }
-    ctx->use_private_key(boost::asio::buffer(key_pem), ssl::context::pem, ec);
-    if (ec && !is_key_mismatch(ec)) {
-        error = "--tls-key: '" + key_file + "' is not a usable PEM private key: " + reason(ec);
+
+    const std::string key_error = "--tls-key: '" + key_file + "': ";
+    const bio_ptr bio = memory_bio(key_pem);
+    const pkey_ptr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_password, nullptr));
+    if (!key) {
+        ERR_clear_error();
+        if (key_pem.find("PRIVATE KEY-----") == std::string::npos) {
+            error = key_error + "no PEM private key in it";
+        } else if (key_pem.find("ENCRYPTED") != std::string::npos) {
+            error = key_error + "the key is encrypted (passphrases are not supported)";
+        } else {
+            error = key_error + "malformed or unsupported private key";
+        }
         return nullptr;
     }
-    if (ec || SSL_CTX_check_private_key(native) != 1) {
-        error = "--tls-key: '" + key_file + "' does not match the certificate in '" + cert_file +
-                "'";
+    ERR_clear_error();
+    bool matches = SSL_CTX_use_PrivateKey(native, key.get()) == 1;
+    if (!matches && !is_key_mismatch(ERR_peek_error()) && !is_key_mismatch(ERR_peek_last_error())) {
+        error = key_error + "unusable private key (" + openssl_reason() + ")";
+        return nullptr;
+    }
+    // A key of another type than the certificate's loads into its own slot: check the pair.
+    matches = matches && SSL_CTX_check_private_key(native) == 1;
+    if (!matches) {
+        ERR_clear_error();
+        error = key_error + "does not match the certificate in '" + cert_file + "'";
         return nullptr;
     }
     ERR_clear_error();

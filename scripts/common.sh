@@ -2,7 +2,7 @@
 # bookworm packages (only when something is missing), then configure and build with a preset.
 
 build_packages=(g++ cmake ninja-build libboost1.81-dev libboost-program-options1.81-dev
-                libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev curl)
+                libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev curl openssl)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

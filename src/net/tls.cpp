@@ -1,6 +1,7 @@
 #include "net/tls.hpp"
 
 #include <openssl/err.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ip/address.hpp>
@@ -68,8 +69,13 @@ tls_context_or_error make_server_tls_context(const std::string& cert_file, const
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(native, cert_file.c_str()) != 1)
         return r.error = "--tls-cert " + cert_file + ": not a PEM certificate chain (" + openssl_error() + ")", r;
-    if (SSL_CTX_use_PrivateKey_file(native, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    if (SSL_CTX_use_PrivateKey_file(native, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            return r.error = "--tls-key " + key_file + ": does not match the certificate in " + cert_file, r;
+        }
         return r.error = "--tls-key " + key_file + ": not a usable PEM private key (" + openssl_error() + ")", r;
+    }
     if (SSL_CTX_check_private_key(native) != 1)
         return r.error = "--tls-key " + key_file + ": does not match the certificate in " + cert_file, r;
     r.context = std::move(ctx);

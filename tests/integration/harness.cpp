@@ -127,11 +127,12 @@ backend::backend(std::vector<std::string> extra)
 
 shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
     : proc(SHIMGATE_BIN, [&] {
-          std::vector<std::string> a{"--listen", "127.0.0.1:0", "--upstream",
-                                     "http://127.0.0.1:" + std::to_string(upstream_port)};
+          std::vector<std::string> a{"--listen", "127.0.0.1:0"};
           auto given = [&](const char* flag) {
               return std::find(extra.begin(), extra.end(), flag) != extra.end();
           };
+          if (!given("--upstream"))
+              a.insert(a.end(), {"--upstream", "http://127.0.0.1:" + std::to_string(upstream_port)});
           if (!given("--rules")) a.insert(a.end(), {"--rules", source_dir() + "/rules"});
           if (!given("--threads")) a.insert(a.end(), {"--threads", "2"});
           a.insert(a.end(), extra.begin(), extra.end());
@@ -262,6 +263,22 @@ long peak_rss_kib(int pid) {
 
 std::string source_dir() {
     return SHIMGATE_SOURCE_DIR;
+}
+
+}  // namespace shimgate::testing
+
+namespace shimgate::testing {
+
+shell_result run_shell(const std::string& command) {
+    shell_result r;
+    FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    int st = ::pclose(p);
+    r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
 }
 
 }  // namespace shimgate::testing

@@ -91,4 +91,11 @@ long peak_rss_kib(int pid);
 
 std::string source_dir();
 
+// Runs a shell command (stderr merged into stdout); its exit code and output.
+struct shell_result {
+    int exit_code = -1;
+    std::string output;
+};
+shell_result run_shell(const std::string& command);
+
 }  // namespace shimgate::testing
