@@ -36,9 +36,10 @@ int main(int argc, char** argv) {
         return 0;
     }
     // Parts of the command line that later issues implement are refused rather than ignored.
-    const char* unsupported = !cfg.admin.empty()        ? "--admin: the admin listener is not implemented yet"
-                              : !cfg.access_log.empty() ? "--access-log: the access log is not implemented yet"
-                                                        : nullptr;
+    const char* unsupported =
+        !cfg.admin.empty()        ? "--admin: the admin listener is not implemented yet"
+        : !cfg.access_log.empty() ? "--access-log: the access log is not implemented yet"
+                                  : nullptr;
     if (unsupported) {
         std::cerr << "shimgate: " << unsupported << "\n";
         return 2;

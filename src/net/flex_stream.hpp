@@ -13,7 +13,7 @@
 namespace shimgate {
 
 class flex_stream {
-public:
+  public:
     using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
     using executor_type = boost::beast::tcp_stream::executor_type;
 
@@ -47,7 +47,7 @@ public:
             token, buffers);
     }
 
-private:
+  private:
     std::variant<boost::beast::tcp_stream, tls_stream> s_;
 };
 

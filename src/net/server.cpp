@@ -40,7 +40,11 @@ net::awaitable<void> accept_loop(worker& w) {
             co_await t.async_wait(net::as_tuple(net::use_awaitable));
             continue;
         }
-        if (w.open_connections.load(std::memory_order_relaxed) >= w.cfg.max_connections) continue;
+        // Counted here, at accept, so a burst cannot overshoot; the session gives it back.
+        if (w.open_connections.fetch_add(1, std::memory_order_relaxed) >= w.cfg.max_connections) {
+            w.open_connections.fetch_sub(1, std::memory_order_relaxed);
+            continue;  // the socket closes here
+        }
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
         net::co_spawn(w.ioc, serve_connection(w, std::move(socket)), net::detached);
@@ -70,7 +74,8 @@ boost::system::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint&
 
 }  // namespace
 
-server::server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls, tls_context_ptr upstream_tls)
+server::server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls,
+               tls_context_ptr upstream_tls)
     : cfg_(std::move(cfg)),
       rules_(std::move(rules)),
       listener_tls_(std::move(listener_tls)),
@@ -98,10 +103,9 @@ int server::run() {
     }
     tcp::endpoint endpoint = listen.begin()->endpoint();
 
-    std::atomic<std::size_t> open_connections{0};
     for (unsigned i = 0; i < cfg_.threads; ++i) {
-        auto w = std::make_unique<worker>(cfg_, upstream_endpoints, rules_, listener_tls_, upstream_tls_,
-                                          open_connections);
+        auto w = std::make_unique<worker>(cfg_, upstream_endpoints, rules_, listener_tls_,
+                                          upstream_tls_, open_connections_);
         w->acceptor.emplace(w->ioc);
         if (auto bind_ec = open_acceptor(*w->acceptor, endpoint)) {
             log_error("--listen " + describe(endpoint) + ": " + bind_ec.message());
@@ -111,9 +115,10 @@ int server::run() {
         if (i == 0) endpoint = w->acceptor->local_endpoint();
         workers_.push_back(std::move(w));
     }
-    log_info(std::string("listening on ") + (listener_tls_ ? "https://" : "http://") + describe(endpoint) + " (upstream " +
-             (cfg_.upstream.tls ? "https://" : "http://") + cfg_.upstream.host_header +
-             cfg_.upstream.prefix + ", " + std::to_string(cfg_.threads) + " threads, " +
+    log_info(std::string("listening on ") + (listener_tls_ ? "https://" : "http://") +
+             describe(endpoint) + " (upstream " + (cfg_.upstream.tls ? "https://" : "http://") +
+             cfg_.upstream.host_header + cfg_.upstream.prefix + ", " +
+             std::to_string(cfg_.threads) + " threads, " +
              std::to_string(rules_ ? rules_->rules.size() : 0) + " rules, simdjson " +
              std::string(ondemand_kernel) + " kernel)");
 
@@ -136,24 +141,31 @@ int server::run() {
         [&](boost::system::error_code sec, int sig) {
             if (sec) return;
             if (sig == SIGHUP) {
-            auto loaded = load_rules(cfg_.rules_dir);
-            if (!loaded.rules) {
-                log_error("rule reload refused, the previous rules keep serving: " + loaded.error);
-            } else {
-                for (auto& w : workers_) net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
-                log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) + " rules");
-            }
-            if (listener_tls_) {
-                // New connections get the new certificate; open ones keep the context they began with.
-                auto tls = make_server_tls_context(cfg_.tls_cert, cfg_.tls_key);
-                if (!tls.context) {
-                    log_error("certificate reload refused, the previous certificate keeps serving: " + tls.error);
+                auto loaded = load_rules(cfg_.rules_dir);
+                if (!loaded.rules) {
+                    log_error("rule reload refused, the previous rules keep serving: " +
+                              loaded.error);
                 } else {
-                    for (auto& w : workers_) net::post(w->ioc, [&w = *w, c = tls.context] { w.server_tls = c; });
-                    log_info("certificate reloaded from " + cfg_.tls_cert);
+                    for (auto& w : workers_)
+                        net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
+                    log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) +
+                             " rules");
                 }
-            }
-        } else if (!draining) {
+                if (listener_tls_) {
+                    // New connections get the new certificate; open ones keep the context they
+                    // began with.
+                    auto tls = make_server_tls_context(cfg_.tls_cert, cfg_.tls_key);
+                    if (!tls.context) {
+                        log_error(
+                            "certificate reload refused, the previous certificate keeps serving: " +
+                            tls.error);
+                    } else {
+                        for (auto& w : workers_)
+                            net::post(w->ioc, [&w = *w, c = tls.context] { w.server_tls = c; });
+                        log_info("certificate reloaded from " + cfg_.tls_cert);
+                    }
+                }
+            } else if (!draining) {
                 draining = true;
                 log_info("draining: no new connections, in-flight requests get up to " +
                          std::to_string(cfg_.drain_timeout.count()) + " ms");

@@ -3,8 +3,8 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/ssl/stream_base.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
@@ -50,6 +50,15 @@ std::string_view chunk_header(char (&out)[24], std::size_t n) {
     return {out, static_cast<std::size_t>(end - out)};
 }
 
+// The authority of an absolute-form target ("http://a.example:8080/x" -> "a.example:8080"), else
+// "".
+std::string_view absolute_authority(std::string_view target) {
+    auto scheme_end = target.find("://");
+    if (target.empty() || target.front() == '/' || scheme_end == std::string_view::npos) return {};
+    std::string_view rest = target.substr(scheme_end + 3);
+    return rest.substr(0, rest.find_first_of("/?"));
+}
+
 unsigned status_for(beast::error_code ec) {
     return ec == beast::error::timeout ? 504u : 502u;
 }
@@ -68,8 +77,7 @@ client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tl
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
-    w_.sessions.insert(this);
-    w_.open_connections.fetch_add(1, std::memory_order_relaxed);
+    w_.sessions.insert(this);  // counted in open_connections by the accept loop
 }
 
 client_session::~client_session() {
@@ -105,7 +113,13 @@ net::awaitable<void> client_session::run() {
         parser_.reset();
         if (n == next::close || close_after_) break;
     }
-    if (stream_.tls()) {
+    if (aborted_) {
+        // The answer was cut short: a reset (and no close_notify) so it can never look complete,
+        // even when its end would otherwise be marked by the close (HTTP/1.0, no length).
+        beast::error_code ignored;
+        stream_.socket().set_option(net::socket_base::linger(true, 0), ignored);
+        stream_.socket().close(ignored);
+    } else if (stream_.tls()) {
         co_await tls_close();
     } else {
         co_await linger_close();
@@ -139,11 +153,8 @@ net::awaitable<bool> client_session::read_head() {
         }
         auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_size), use_tuple);
         if (ec) {
-            bool partial = buffer_.size() != 0 && !idle_;
+            // EOF, reset, or the deadline (the stream closes itself then: nothing can be sent).
             idle_ = false;
-            if (ec == beast::error::timeout && partial)
-                co_await refuse(nullptr, error_style::problem, 408,
-                                "request head not received in time", false);
             co_return false;
         }
         buffer_.commit(n);
@@ -247,11 +258,11 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     }
     if (parser_->chunked()) {
         body.kind = body_framing::chunked;
-    } else if (auto len = parser_->content_length(); len && *len > 0) {
-        body = {body_framing::length, *len};
+    } else if (auto len = parser_->content_length()) {
+        body = {body_framing::length, *len};  // Content-Length: 0 is kept: some upstreams need it
         // A small body is read first, so head and body go upstream in one write (and can be
         // replayed).
-        if (*len <= relay_size) {
+        if (*len > 0 && *len <= relay_size) {
             if (!co_await send_continue_if_expected()) co_return next::close;
             if (auto st = co_await read_whole_body(body_in_); st != 0) {
                 co_return co_await refuse(
@@ -263,13 +274,14 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     }
     std::string target_up;
     std::string_view upstream_target = target;
-    if (!cfg.upstream.prefix.empty()) {
+    if (!cfg.upstream.prefix.empty() && target != "*") {
         target_up = cfg.upstream.prefix;
         target_up += target;
         upstream_target = target_up;
     }
     head_out_.clear();
-    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header};
+    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
+                      absolute_authority(req.target())};
     write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body);
     if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
         co_return co_await refuse(nullptr, error_style::problem, st,
@@ -288,7 +300,8 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         }
     }
     bool head_request = req.method() == http::verb::head;
-    if (auto st = co_await read_upstream_head(head_request); st != 0) {
+    auto deadline = std::chrono::steady_clock::now() + cfg.upstream_timeout;
+    if (auto st = co_await read_upstream_head(head_request, deadline); st != 0) {
         up_.reset();
         co_return co_await refuse(nullptr, error_style::problem, st,
                                   st == 504 ? "upstream timed out" : "upstream failed",
@@ -347,6 +360,7 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
                     co_return co_await refuse(nullptr, error_style::problem, status_for(ec),
                                               "upstream failed mid-answer", false);
                 }
+                aborted_ = true;
                 co_return next::close;
             }
         }
@@ -387,6 +401,12 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     if (auto why = check_content_type(req.base())) {
         co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
     }
+    if (auto enc = req[http::field::content_encoding]; !enc.empty() && !iequals(enc, "identity")) {
+        // The body is read and rewritten as JSON text: an encoded one would be read two ways.
+        std::string why =
+            "unsupported Content-Encoding \"" + std::string(enc) + "\": send identity";
+        co_return co_await refuse(first, first->errors, 415, why, !body_pending());
+    }
     if (body_over_limit()) {
         std::string why =
             "request body over the limit of " + std::to_string(cfg.max_body) + " bytes";
@@ -406,15 +426,22 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
                                   client_keep_alive());
 
     std::string target = cfg.upstream.prefix + call->target;
-    std::array<std::string_view, 2> fixed_drop{"content-type", "accept-encoding"};
+    // The body is new: what described the client's body goes; so does every credential header any
+    // dialect knows, so exactly one credential (the canonical one) reaches the upstream.
+    std::array<std::string_view, 6> fixed_drop{"content-type",     "accept-encoding",
+                                               "content-encoding", "content-digest",
+                                               "digest",           "content-md5"};
     std::vector<std::string_view> drop(fixed_drop.begin(), fixed_drop.end());
-    for (const auto& src : r->accept) drop.push_back(src.header);
-    drop.push_back(r->upstream_auth_header);
+    for (const rule& any : rules->rules) {
+        for (const auto& src : any.accept) drop.push_back(src.header);
+        drop.push_back(any.upstream_auth_header);
+    }
     std::array<header_pair, 3> add{header_pair{call->auth_header, call->auth_value},
                                    header_pair{"Content-Type", "application/json"},
                                    header_pair{"Accept-Encoding", "identity"}};
     head_out_.clear();
-    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header};
+    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
+                      absolute_authority(req.target())};
     write_upstream_head(head_out_, call->method, target, req.base(), info,
                         {body_framing::length, call->body.size()}, drop, add);
     if (auto st = co_await send_upstream(head_out_, call->body); st != 0) {
@@ -422,14 +449,17 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
                                   client_keep_alive());
     }
-    unsigned st = co_await read_upstream_head(false);
+    // One deadline for the whole answer: a rewritten answer is read whole, so a trickle of bytes
+    // must not stretch it.
+    auto deadline = std::chrono::steady_clock::now() + cfg.upstream_timeout;
+    unsigned st = co_await read_upstream_head(false, deadline);
     if (st == 0) {
         auto enc = up_parser_->get()[http::field::content_encoding];
         if (!enc.empty() && !iequals(enc, "identity")) {
             up_.reset();
             st = 502;
         } else {
-            st = co_await read_upstream_body(body_up_, max_upstream_answer);
+            st = co_await read_upstream_body(body_up_, max_upstream_answer, deadline);
         }
     }
     if (st != 0) {
@@ -441,7 +471,6 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     unsigned upstream_status = up_parser_->get().result_int();
     finish_upstream();
     client_answer a = rewrite_response(*r, upstream_status, body_up_, w_.json);
-    (void)rules;
     co_return co_await answer(a.status, a.content_type, a.body, r, client_keep_alive());
 }
 
@@ -523,24 +552,32 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
     co_return 0u;
 }
 
-net::awaitable<unsigned> client_session::read_upstream_head(bool head_request) {
+net::awaitable<unsigned> client_session::read_upstream_head(bool head_request,
+                                                            steady_time deadline) {
+    up_->stream.tcp().expires_at(deadline);
     for (;;) {
         up_parser_.emplace();
         up_parser_->body_limit(boost::none);
         if (head_request) up_parser_->skip(true);
-        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         auto [ec, n] =
             co_await http::async_read_header(up_->stream, up_->buffer, *up_parser_, use_tuple);
         if (ec) co_return status_for(ec);
         unsigned status = up_parser_->get().result_int();
         if (status == 101)
             co_return 502u;  // Upgrade is never forwarded, so a switch is a protocol error
-        if (status >= 200) co_return 0u;
+        if (status >= 200) {
+            // Only chunked is a transfer coding the shim can re-frame; anything else (gzip, ...)
+            // would reach the client as if it were the content.
+            auto te = up_parser_->get()[http::field::transfer_encoding];
+            if (!te.empty() && !iequals(te, "chunked")) co_return 502u;
+            co_return 0u;
+        }
         // 1xx interim answers are consumed here; the final one follows.
     }
 }
 
-net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, std::size_t limit) {
+net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, std::size_t limit,
+                                                            steady_time deadline) {
     out.clear();
     if (auto len = up_parser_->content_length()) {
         if (*len > limit) co_return 502u;
@@ -551,7 +588,7 @@ net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, st
     while (!up_parser_->is_done()) {
         body.data = relay;
         body.size = relay_size;
-        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
+        up_->stream.tcp().expires_at(deadline);
         auto [ec, n] =
             co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};

@@ -8,6 +8,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,8 +56,10 @@ class client_session {
     // client).
     boost::asio::awaitable<unsigned> send_upstream(std::string_view head, std::string_view body);
     boost::asio::awaitable<unsigned> stream_request_body(bool chunked);
-    boost::asio::awaitable<unsigned> read_upstream_head(bool head_request);
-    boost::asio::awaitable<unsigned> read_upstream_body(std::string& out, std::size_t limit);
+    using steady_time = std::chrono::steady_clock::time_point;
+    boost::asio::awaitable<unsigned> read_upstream_head(bool head_request, steady_time deadline);
+    boost::asio::awaitable<unsigned> read_upstream_body(std::string& out, std::size_t limit,
+                                                        steady_time deadline);
     boost::asio::awaitable<next> relay_response(bool head_request);
     void finish_upstream();
 
@@ -91,6 +94,7 @@ class client_session {
     std::unique_ptr<char[]> relay_;  // allocated the first time a body is streamed
     bool idle_ = true;
     bool close_after_ = false;  // set when the connection must end after this answer
+    bool aborted_ = false;      // an answer was cut short: end with a reset, not a clean close
 };
 
 }  // namespace shimgate

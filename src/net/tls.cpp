@@ -33,14 +33,17 @@ std::string openssl_error() {
     return reason && reason[1] ? reason + 1 : buf;
 }
 
-bool readable(const std::string& file) { return std::ifstream(file).good(); }
+bool readable(const std::string& file) {
+    return std::ifstream(file).good();
+}
 
 // ALPN: HTTP/1.1 is all this server speaks; a client offering only other protocols gets none.
 int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                 unsigned int inlen, void*) {
     static const unsigned char http11[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
     unsigned char* selected = nullptr;
-    if (SSL_select_next_proto(&selected, outlen, http11, sizeof http11, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+    if (SSL_select_next_proto(&selected, outlen, http11, sizeof http11, in, inlen) !=
+        OPENSSL_NPN_NEGOTIATED)
         return SSL_TLSEXT_ERR_NOACK;
     *out = selected;
     return SSL_TLSEXT_ERR_OK;
@@ -57,9 +60,11 @@ void apply_intermediate(SSL_CTX* ctx) {
 
 }  // namespace
 
-tls_context_or_error make_server_tls_context(const std::string& cert_file, const std::string& key_file) {
+tls_context_or_error make_server_tls_context(const std::string& cert_file,
+                                             const std::string& key_file) {
     tls_context_or_error r;
-    if (!readable(cert_file)) return r.error = "--tls-cert " + cert_file + ": cannot read the file", r;
+    if (!readable(cert_file))
+        return r.error = "--tls-cert " + cert_file + ": cannot read the file", r;
     if (!readable(key_file)) return r.error = "--tls-key " + key_file + ": cannot read the file", r;
     auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
     SSL_CTX* native = ctx->native_handle();
@@ -68,16 +73,24 @@ tls_context_or_error make_server_tls_context(const std::string& cert_file, const
     SSL_CTX_set_alpn_select_cb(native, select_alpn, nullptr);
     ERR_clear_error();
     if (SSL_CTX_use_certificate_chain_file(native, cert_file.c_str()) != 1)
-        return r.error = "--tls-cert " + cert_file + ": not a PEM certificate chain (" + openssl_error() + ")", r;
+        return r.error = "--tls-cert " + cert_file + ": not a PEM certificate chain (" +
+                         openssl_error() + ")",
+               r;
     if (SSL_CTX_use_PrivateKey_file(native, key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
         if (ERR_GET_REASON(ERR_peek_error()) == X509_R_KEY_VALUES_MISMATCH) {
             ERR_clear_error();
-            return r.error = "--tls-key " + key_file + ": does not match the certificate in " + cert_file, r;
+            return r.error =
+                       "--tls-key " + key_file + ": does not match the certificate in " + cert_file,
+                   r;
         }
-        return r.error = "--tls-key " + key_file + ": not a usable PEM private key (" + openssl_error() + ")", r;
+        return r.error = "--tls-key " + key_file + ": not a usable PEM private key (" +
+                         openssl_error() + ")",
+               r;
     }
     if (SSL_CTX_check_private_key(native) != 1)
-        return r.error = "--tls-key " + key_file + ": does not match the certificate in " + cert_file, r;
+        return r.error =
+                   "--tls-key " + key_file + ": does not match the certificate in " + cert_file,
+               r;
     r.context = std::move(ctx);
     return r;
 }
@@ -95,11 +108,16 @@ tls_context_or_error make_upstream_tls_context(const std::string& ca_file) {
     ERR_clear_error();
     if (ca_file.empty()) {
         if (SSL_CTX_set_default_verify_paths(native) != 1)
-            return r.error = "--upstream-ca: cannot load the system trust store (" + openssl_error() + ")", r;
+            return r.error = "--upstream-ca: cannot load the system trust store (" +
+                             openssl_error() + ")",
+                   r;
     } else {
-        if (!readable(ca_file)) return r.error = "--upstream-ca " + ca_file + ": cannot read the file", r;
+        if (!readable(ca_file))
+            return r.error = "--upstream-ca " + ca_file + ": cannot read the file", r;
         if (SSL_CTX_load_verify_locations(native, ca_file.c_str(), nullptr) != 1)
-            return r.error = "--upstream-ca " + ca_file + ": no PEM certificates (" + openssl_error() + ")", r;
+            return r.error = "--upstream-ca " + ca_file + ": no PEM certificates (" +
+                             openssl_error() + ")",
+                   r;
     }
     r.context = std::move(ctx);
     return r;
@@ -120,7 +138,8 @@ void prepare_upstream_ssl(SSL* ssl, const std::string& host) {
 
 std::string tls_failure_reason(SSL* ssl, const boost::system::error_code& ec) {
     long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK) return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
+    if (verify != X509_V_OK)
+        return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify);
     return ec.message();
 }
 

@@ -17,7 +17,8 @@ struct tls_context_or_error {
     std::string error;  // one line naming the flag, the file and the problem
 };
 
-tls_context_or_error make_server_tls_context(const std::string& cert_file, const std::string& key_file);
+tls_context_or_error make_server_tls_context(const std::string& cert_file,
+                                             const std::string& key_file);
 tls_context_or_error make_upstream_tls_context(const std::string& ca_file);
 
 // Per connection to the upstream: SNI (for names) and host-name / IP verification.

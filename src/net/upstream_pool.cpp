@@ -15,7 +15,8 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 upstream_pool::upstream_pool(net::io_context& ioc, std::vector<tcp::endpoint> endpoints,
-                             std::chrono::milliseconds connect_timeout, tls_context_ptr tls, std::string host)
+                             std::chrono::milliseconds connect_timeout, tls_context_ptr tls,
+                             std::string host)
     : ioc_(ioc),
       endpoints_(std::move(endpoints)),
       connect_timeout_(connect_timeout),
@@ -88,7 +89,8 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
     if (hec) {
         ec = hec;
         ++stats_.connect_failures;
-        log_error("upstream TLS handshake with " + host_ + " failed: " + tls_failure_reason(ssl, hec));
+        log_error("upstream TLS handshake with " + host_ +
+                  " failed: " + tls_failure_reason(ssl, hec));
         co_return nullptr;
     }
     if (SSL_session_reused(ssl)) ++stats_.tls_resumed;
@@ -107,6 +109,15 @@ void upstream_pool::give_back(upstream_connection_ptr c) {
                 SSL_SESSION_free(s);
             }
         }
+    }
+    // Idle connections are used most-recent first, so the oldest sit at the front: drop the expired
+    // ones there, or they would linger half-closed until the pool next ran dry.
+    auto now = std::chrono::steady_clock::now();
+    std::size_t expired = 0;
+    while (expired < idle_.size() && now - idle_[expired]->idle_since >= max_idle_time_) ++expired;
+    if (expired) {
+        stats_.stale_dropped += expired;
+        idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(expired));
     }
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
     c->stream.tcp().expires_never();

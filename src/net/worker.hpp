@@ -23,20 +23,23 @@ struct worker {
            rule_set_ptr initial_rules, tls_context_ptr listener_tls, tls_context_ptr upstream_tls,
            std::atomic<std::size_t>& open)
         : cfg(c),
-          pool(ioc, std::move(upstream), c.connect_timeout, std::move(upstream_tls), c.upstream.host),
+          open_connections(open),
+          pool(ioc, std::move(upstream), c.connect_timeout, std::move(upstream_tls),
+               c.upstream.host),
           rules(std::move(initial_rules)),
-          server_tls(std::move(listener_tls)),
-          open_connections(open) {}
+          server_tls(std::move(listener_tls)) {}
 
-    boost::asio::io_context ioc{1};
+    // Declared before ioc: session frames still pending when ioc is destroyed unregister here.
     const config& cfg;
-    upstream_pool pool;
-    json_context json;
-    rule_set_ptr rules;  // replaced on reload; a request keeps the set it started with
-    tls_context_ptr server_tls;  // null: plain HTTP; replaced on reload, a connection keeps its own
-    bool draining = false;
     std::unordered_set<client_session*> sessions;
     std::atomic<std::size_t>& open_connections;  // process-wide, for --max-connections
+    json_context json;
+
+    boost::asio::io_context ioc{1};
+    upstream_pool pool;          // its sockets need ioc
+    rule_set_ptr rules;          // replaced on reload; a request keeps the set it started with
+    tls_context_ptr server_tls;  // null: plain HTTP; replaced on reload, a connection keeps its own
+    bool draining = false;
     std::optional<boost::asio::ip::tcp::acceptor> acceptor;
 };
 

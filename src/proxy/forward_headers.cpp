@@ -60,6 +60,8 @@ bool always_dropped(http::field f) {
         case http::field::host:
         case http::field::expect:
         case http::field::via:
+        // The shim states the client's address in X-Forwarded-*; a client's own claim is dropped.
+        case http::field::forwarded:
             return true;
         default:
             return false;
@@ -143,8 +145,11 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
     append_via(out, client);
     append_field(out, "X-Forwarded-For", info.peer_ip);
     append_field(out, "X-Forwarded-Proto", info.proto);
-    auto host = client.find(http::field::host);
-    if (host != client.end()) append_field(out, "X-Forwarded-Host", trim(host->value()));
+    if (!info.forwarded_host.empty()) {
+        append_field(out, "X-Forwarded-Host", info.forwarded_host);
+    } else if (auto host = client.find(http::field::host); host != client.end()) {
+        append_field(out, "X-Forwarded-Host", trim(host->value()));
+    }
     append_framing(out, body);
     out += "\r\n";
 }

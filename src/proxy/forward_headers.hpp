@@ -24,6 +24,9 @@ struct forward_info {
     std::string_view peer_ip;        // the real peer: "127.0.0.1", "::1"
     std::string_view proto;          // "http" or "https": how the client reached the shim
     std::string_view upstream_host;  // Host sent upstream: "127.0.0.1:9090"
+    // X-Forwarded-Host when the client named the host in an absolute-form target (it wins over
+    // Host, RFC 9112 §3.2.2); empty: the client's Host.
+    std::string_view forwarded_host = {};
 };
 
 using header_pair = std::pair<std::string_view, std::string_view>;

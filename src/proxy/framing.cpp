@@ -33,6 +33,10 @@ std::string_view trim_ows(std::string_view s) {
     return s;
 }
 
+// RFC 9112 §2.2 asks a server to ignore at least one empty line before a request line; a few are
+// tolerated, an endless stream of them is not (it would grow the buffer without limit).
+constexpr std::size_t max_leading_empty_lines = 4;
+
 std::size_t skip_leading_empty_lines(std::string_view bytes) {
     std::size_t i = 0;
     while (i + 1 < bytes.size() && bytes[i] == '\r' && bytes[i + 1] == '\n') i += 2;
@@ -57,7 +61,9 @@ std::size_t find_head_end(std::string_view bytes) noexcept {
 }
 
 head_verdict check_partial_head(std::string_view buffered, const head_limits& limits) noexcept {
-    std::string_view rest = buffered.substr(skip_leading_empty_lines(buffered));
+    std::size_t blank = skip_leading_empty_lines(buffered);
+    if (blank > max_leading_empty_lines * 2) return bad("too many empty lines before the request");
+    std::string_view rest = buffered.substr(blank);
     // A head using bare LF line ends would never show CRLFCRLF: refuse it as soon as it is seen.
     for (auto lf = rest.find('\n'); lf != std::string_view::npos; lf = rest.find('\n', lf + 1)) {
         if (lf == 0 || rest[lf - 1] != '\r') return bad("bare LF in request head");
@@ -74,7 +80,9 @@ head_verdict check_partial_head(std::string_view buffered, const head_limits& li
 }
 
 head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept {
-    head.remove_prefix(skip_leading_empty_lines(head));
+    std::size_t blank = skip_leading_empty_lines(head);
+    if (blank > max_leading_empty_lines * 2) return bad("too many empty lines before the request");
+    head.remove_prefix(blank);
     // Every line must end in CRLF: no bare CR, no bare LF.
     for (std::size_t i = 0; i < head.size(); ++i) {
         char c = head[i];
@@ -156,6 +164,7 @@ head_verdict check_request_framing(const http::request_header<>& h) noexcept {
 
     std::string_view target = h.target();
     if (target.empty()) return bad("empty request target");
+    if (target.find('#') != std::string_view::npos) return bad("fragment in request target");
     if (target == "*") {
         if (h.method() != http::verb::options)
             return bad("asterisk-form target on a method other than OPTIONS");

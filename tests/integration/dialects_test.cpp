@@ -308,5 +308,46 @@ TEST(Dialects, NormalisedSpellingsOfADialectRouteAreTranslatedToo) {
     EXPECT_EQ(request_line_of(up.requests()[0]), "POST /api/update_customer/?trace=1 HTTP/1.1");
 }
 
+TEST(Dialects, OnlyTheCanonicalCredentialAndNoStaleBodyHeadersReachTheUpstream) {
+    fake_upstream up(
+        [](const std::string&) { return fake_upstream::answer(200, upstream_customer); });
+    shim gate(up.port());
+    // Another dialect's credential header rides along on a Mintlify call: it must not leak.
+    auto r = request(
+        gate.port, "PUT", "/api/user", R"({"user_group_id":"x","name":"n"})",
+        "Authorization: Token good\r\nExplo-Authorization: Token secret-other\r\n"
+        "Content-Type: application/json\r\nContent-Digest: sha-256=:abc=:\r\nContent-MD5: abc\r\n");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    auto reqs = up.requests();
+    ASSERT_EQ(reqs.size(), 1u);
+    EXPECT_EQ(reqs[0].find("secret-other"), std::string::npos) << reqs[0];
+    EXPECT_FALSE(header_of(reqs[0], "Content-Digest"));
+    EXPECT_FALSE(header_of(reqs[0], "Content-MD5"));
+    EXPECT_EQ(header_of(reqs[0], "Authorization"), "Token good");
+
+    // An encoded body cannot be validated or rewritten: 415, nothing forwarded.
+    auto gz = request(
+        gate.port, "PUT", "/api/user", "\x1f\x8b\x08\x00",
+        "Authorization: Token t\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n");
+    EXPECT_EQ(gz.status, 415u);
+    EXPECT_EQ(up.requests().size(), 1u);
+}
+
+TEST(Dialects, TricklingUpstreamAnswerStillTimesOut) {
+    // The head arrives at once, then the body never completes: one deadline covers the whole
+    // answer.
+    fake_upstream up([](const std::string&) {
+        return std::string(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+            "500\r\n\r\n{\"a\":");
+    });
+    shim gate(up.port(), {"--upstream-timeout", "0.5"});
+    auto start = std::chrono::steady_clock::now();
+    auto r = request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
+                     "Explo-Authorization: Token t\r\nContent-Type: application/json\r\n");
+    EXPECT_EQ(r.status, 504u);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+}
+
 }  // namespace
 }  // namespace shimgate::testing

@@ -1,5 +1,6 @@
 #include "harness.hpp"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -132,7 +133,8 @@ shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
               return std::find(extra.begin(), extra.end(), flag) != extra.end();
           };
           if (!given("--upstream"))
-              a.insert(a.end(), {"--upstream", "http://127.0.0.1:" + std::to_string(upstream_port)});
+              a.insert(a.end(),
+                       {"--upstream", "http://127.0.0.1:" + std::to_string(upstream_port)});
           if (!given("--rules")) a.insert(a.end(), {"--rules", source_dir() + "/rules"});
           if (!given("--threads")) a.insert(a.end(), {"--threads", "2"});
           a.insert(a.end(), extra.begin(), extra.end());
@@ -216,6 +218,20 @@ std::string raw_client::read_until_close(std::chrono::milliseconds timeout) {
         auto n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
         if (n <= 0) return out;
         out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+bool raw_client::ends_with_reset(std::chrono::milliseconds timeout) {
+    pollfd p{socket_.native_handle(), POLLIN, 0};
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+        char buf[4096];
+        auto n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
+        if (n == 0) return false;
+        if (n < 0) return errno == ECONNRESET;
     }
 }
 

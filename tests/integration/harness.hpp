@@ -71,6 +71,9 @@ class raw_client {
     // True if the peer closed the connection (EOF or reset) before `timeout`.
     bool closed_by_peer(std::chrono::milliseconds timeout = std::chrono::seconds(5));
     std::string read_until_close(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    // True if the connection ended with a reset (ECONNRESET) rather than a clean close, after
+    // reading everything that arrived before it.
+    bool ends_with_reset(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     boost::asio::ip::tcp::socket& socket() { return socket_; }
 
   private:

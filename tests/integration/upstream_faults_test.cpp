@@ -139,5 +139,68 @@ TEST(UpstreamFaults, UpstreamHeadersCannotInjectFraming) {
     EXPECT_EQ(header_of(r.head, "X-Kept"), "1");
 }
 
+TEST(UpstreamFaults, CutShortAnswerToHttp10EndsWithAReset) {
+    // No length and HTTP/1.0: the close itself would mark the end, so a cut must be a reset.
+    fake_upstream up(
+        [](const std::string&) {
+            return std::string(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        },
+        true);
+    shim gate(up.port());
+    raw_client c(gate.port);
+    c.send("GET /x HTTP/1.0\r\n\r\n");
+    EXPECT_TRUE(c.ends_with_reset());
+}
+
+TEST(UpstreamFaults, TransferCodingOtherThanChunkedIs502) {
+    fake_upstream up([](const std::string&) {
+        return std::string(
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    });
+    shim gate(up.port());
+    EXPECT_EQ(request(gate.port, "GET", "/x").status, 502u);
+}
+
+TEST(UpstreamFaults, ForwardingDetails) {
+    fake_upstream up([](const std::string&) { return fake_upstream::answer(200, "{}"); });
+    shim gate(up.port(), {"--upstream", "http://127.0.0.1:" + std::to_string(up.port()) + "/base"});
+    // OPTIONS * keeps its asterisk even with a path prefix.
+    EXPECT_EQ(request(gate.port, "OPTIONS", "*").status, 200u);
+    // An empty POST keeps its Content-Length: 0.
+    EXPECT_EQ(request(gate.port, "POST", "/empty").status, 200u);
+    // A client's Forwarded claim is dropped; X-Forwarded-Host is the absolute-form authority.
+    EXPECT_EQ(
+        request(gate.port, "GET", "http://named.example:81/abs", {}, "Forwarded: for=6.6.6.6\r\n")
+            .status,
+        200u);
+    auto reqs = up.requests();
+    ASSERT_EQ(reqs.size(), 3u);
+    EXPECT_EQ(request_line_of(reqs[0]), "OPTIONS * HTTP/1.1");
+    EXPECT_EQ(request_line_of(reqs[1]), "POST /base/empty HTTP/1.1");
+    EXPECT_EQ(header_of(reqs[1], "Content-Length"), "0");
+    EXPECT_EQ(request_line_of(reqs[2]), "GET /base/abs HTTP/1.1");
+    EXPECT_FALSE(header_of(reqs[2], "Forwarded"));
+    EXPECT_EQ(header_of(reqs[2], "X-Forwarded-Host"), "named.example:81");
+}
+
+TEST(UpstreamFaults, FragmentAndEndlessEmptyLinesAreRefused) {
+    fake_upstream up([](const std::string&) { return fake_upstream::answer(200, "{}"); });
+    shim gate(up.port());
+    std::string empty_lines;
+    for (int i = 0; i < 20; ++i) empty_lines += "\r\n";
+    for (const std::string& bytes : {std::string("GET /x#frag HTTP/1.1\r\nHost: x\r\n\r\n"),
+                                     empty_lines + "GET /x HTTP/1.1\r\nHost: x\r\n\r\n"}) {
+        raw_client c(gate.port);
+        c.send(bytes);
+        EXPECT_EQ(c.read_response().status, 400u) << bytes;
+    }
+    // A couple of empty lines before a request are fine (RFC 9112 §2.2).
+    raw_client ok(gate.port);
+    ok.send("\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(ok.read_response().status, 200u);
+    EXPECT_EQ(up.requests().size(), 1u);
+}
+
 }  // namespace
 }  // namespace shimgate::testing
