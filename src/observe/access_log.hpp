@@ -1,0 +1,67 @@
+#pragma once
+// The access log: one JSON line per request (--access-log FILE, or - for stdout). Workers append
+// lines to their own buffer on the request path (no lock, no syscall) and hand full buffers to
+// `access_log::submit` now and then; one writer thread does the writes, and reopens the file on
+// request (SIGUSR1, for log rotation). Credentials and bodies are never logged.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace shimgate {
+
+struct access_record {
+    std::chrono::system_clock::time_point time;  // when the request head was complete
+    std::string_view peer;                       // client address
+    std::string_view method;
+    std::string_view path;   // the request target's path, as received (no query string)
+    std::string_view rule;   // "" for pass-through
+    std::string_view dialect;
+    unsigned status = 0;           // sent to the client
+    unsigned upstream_status = 0;  // 0: none (refused before the upstream, or it failed)
+    std::uint64_t bytes_in = 0;    // request body bytes received
+    std::uint64_t bytes_out = 0;   // response body bytes sent
+    std::chrono::microseconds duration{0};           // head complete -> answer written
+    std::chrono::microseconds upstream_duration{0};  // 0: no upstream exchange
+    std::string_view request_id;
+};
+
+// Appends one JSON line (with '\n'); strings are escaped, the path is cut at 1024 bytes.
+void append_access_record(std::string& out, const access_record& r);
+
+class access_log {
+public:
+    // "-" writes to stdout. Null and `error` set (naming the file) if it cannot be opened.
+    static std::unique_ptr<access_log> open(const std::string& path, std::string& error);
+    ~access_log();  // writes what was submitted, then stops the writer thread
+    access_log(const access_log&) = delete;
+    access_log& operator=(const access_log&) = delete;
+
+    // Hands over complete lines; `lines` is left empty with its capacity (swap in, swap out).
+    // If the writer is far behind (over 64 MiB queued), the batch is dropped and counted.
+    void submit(std::string& lines);
+    void reopen();  // from any thread: the writer reopens the file before its next write
+    std::uint64_t dropped_lines() const noexcept;
+
+private:
+    access_log(std::string path, int fd);
+    void run();
+
+    std::string path_;
+    int fd_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<std::string> queue_;
+    std::size_t queued_bytes_ = 0;
+    std::uint64_t dropped_ = 0;
+    bool reopen_ = false;
+    bool stop_ = false;
+    std::thread writer_;
+};
+
+}  // namespace shimgate

@@ -1,0 +1,89 @@
+#pragma once
+// Request metrics. Each worker owns one `worker_metrics` and is the only thread that touches it:
+// the request path takes no lock and no atomic. A scrape asks every worker (on its own thread) for
+// a copy and merges the copies (`merge`), then renders them (observe/metrics_text).
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+
+namespace shimgate {
+
+// Why the shim itself refused or failed a request (the "refusals by reason" family).
+enum class refusal_reason : std::uint8_t {
+    framing,        // smuggling defences, malformed head, bad chunked body (400/405/505)
+    head_too_large, // 414, 431
+    auth,           // 401, or two credential headers
+    content_type,   // 415
+    size,           // 413
+    bad_json,       // malformed JSON, duplicate key
+    type,           // a field of the wrong type, missing required field, id mismatch, unknown field
+    upstream_timeout,  // 504
+    upstream_error,    // 502: unreachable, reset, malformed, 5xx, TLS verification
+    count_
+};
+constexpr std::size_t refusal_reason_count = static_cast<std::size_t>(refusal_reason::count_);
+const char* to_string(refusal_reason r) noexcept;
+
+// Latency histogram with fixed buckets (seconds), Prometheus style (cumulative on render).
+struct latency_histogram {
+    static constexpr std::array<double, 12> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                   0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+    std::array<std::uint64_t, bounds.size() + 1> buckets{};  // last: +Inf
+    std::uint64_t count = 0;
+    double sum = 0;
+
+    void observe(std::chrono::nanoseconds d) noexcept;
+    void add(const latency_histogram& other) noexcept;
+};
+
+struct request_key {
+    std::string rule;     // rule name, or "" for pass-through
+    std::string dialect;  // rule dialect, or ""
+    unsigned status = 0;
+    friend bool operator<(const request_key& a, const request_key& b) {
+        return std::tie(a.rule, a.dialect, a.status) < std::tie(b.rule, b.dialect, b.status);
+    }
+};
+
+struct worker_metrics {
+    std::map<request_key, std::uint64_t> requests;  // finished requests by rule, dialect, status
+    std::array<std::uint64_t, refusal_reason_count> refusals{};
+    latency_histogram upstream_latency;  // first byte sent upstream -> whole answer read/relayed
+    latency_histogram total_latency;     // request head complete -> answer written
+
+    void count_request(const std::string& rule, const std::string& dialect, unsigned status);
+    void count_refusal(refusal_reason r) noexcept { ++refusals[static_cast<std::size_t>(r)]; }
+    void add(const worker_metrics& other);
+};
+
+// Pool figures, copied from each worker's upstream_pool at scrape time.
+struct pool_metrics {
+    std::uint64_t idle = 0, connects = 0, connect_failures = 0, reuses = 0, stale_dropped = 0,
+                  tls_resumed = 0;
+    void add(const pool_metrics& o) noexcept {
+        idle += o.idle, connects += o.connects, connect_failures += o.connect_failures;
+        reuses += o.reuses, stale_dropped += o.stale_dropped, tls_resumed += o.tls_resumed;
+    }
+};
+
+// Process-wide figures, owned by the server's main thread (atomics: read by the admin thread).
+struct process_figures {
+    std::uint64_t open_connections = 0;
+    std::uint64_t rule_reloads = 0, rule_reload_failures = 0;
+    std::uint64_t rules_loaded = 0;
+    bool ready = false;
+};
+
+// Everything a /metrics scrape shows.
+struct metrics_snapshot {
+    worker_metrics requests;
+    pool_metrics pool;
+    process_figures process;
+    std::string version;
+    std::string simdjson_kernel;
+};
+
+}  // namespace shimgate
