@@ -6,6 +6,7 @@
 #include "config/rule_loader.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
+#include "observe/access_log.hpp"
 #include "observe/log.hpp"
 
 int main(int argc, char** argv) {
@@ -35,15 +36,6 @@ int main(int argc, char** argv) {
                   << " are valid\n";
         return 0;
     }
-    // Parts of the command line that later issues implement are refused rather than ignored.
-    const char* unsupported =
-        !cfg.admin.empty()        ? "--admin: the admin listener is not implemented yet"
-        : !cfg.access_log.empty() ? "--access-log: the access log is not implemented yet"
-                                  : nullptr;
-    if (unsupported) {
-        std::cerr << "shimgate: " << unsupported << "\n";
-        return 2;
-    }
     tls_context_or_error listener_tls, upstream_tls;
     if (!cfg.tls_cert.empty()) listener_tls = make_server_tls_context(cfg.tls_cert, cfg.tls_key);
     if (cfg.upstream.tls) upstream_tls = make_upstream_tls_context(cfg.upstream_ca);
@@ -57,6 +49,15 @@ int main(int argc, char** argv) {
         std::cerr << "shimgate: --upstream-ca: only used with an https:// --upstream\n";
         return 2;
     }
-    server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context);
+    std::unique_ptr<access_log> access;
+    if (!cfg.access_log.empty()) {
+        std::string error;
+        access = access_log::open(cfg.access_log, error);
+        if (!access) {
+            std::cerr << "shimgate: " << error << "\n";
+            return 2;
+        }
+    }
+    server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context, std::move(access));
     return s.run();
 }

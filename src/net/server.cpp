@@ -16,6 +16,7 @@
 #include "json/json_context.hpp"
 #include "net/session.hpp"
 #include "net/worker.hpp"
+#include "observe/admin.hpp"
 #include "observe/log.hpp"
 
 namespace shimgate {
@@ -28,6 +29,17 @@ namespace {
 net::awaitable<void> serve_connection(worker& w, tcp::socket socket) {
     client_session session(w, std::move(socket), w.server_tls);
     co_await session.run();
+}
+
+// Hands the worker's access-log lines to the writer thread every 200 ms (and when the buffer fills,
+// see client_session::finish_request), so a quiet server's lines still appear promptly.
+net::awaitable<void> flush_access_lines(worker& w) {
+    net::steady_timer tick(w.ioc);
+    while (!w.draining) {
+        tick.expires_after(std::chrono::milliseconds(200));
+        co_await tick.async_wait(net::as_tuple(net::use_awaitable));
+        if (!w.access_lines.empty()) w.access->submit(w.access_lines);
+    }
 }
 
 net::awaitable<void> accept_loop(worker& w) {
@@ -75,11 +87,15 @@ boost::system::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint&
 }  // namespace
 
 server::server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls,
-               tls_context_ptr upstream_tls)
+               tls_context_ptr upstream_tls, std::unique_ptr<access_log> access)
     : cfg_(std::move(cfg)),
       rules_(std::move(rules)),
       listener_tls_(std::move(listener_tls)),
-      upstream_tls_(std::move(upstream_tls)) {}
+      upstream_tls_(std::move(upstream_tls)),
+      access_(std::move(access)) {
+    rules_loaded_ = rules_ ? rules_->rules.size() : 0;
+}
+
 server::~server() = default;
 
 int server::run() {
@@ -93,8 +109,7 @@ int server::run() {
         log_error("--upstream: cannot resolve \"" + cfg_.upstream.host + "\": " + ec.message());
         return 1;
     }
-    std::vector<tcp::endpoint> upstream_endpoints;
-    for (const auto& e : up) upstream_endpoints.push_back(e.endpoint());
+    for (const auto& e : up) upstream_endpoints_.push_back(e.endpoint());
 
     auto listen = resolver.resolve(cfg_.listen.host, std::to_string(cfg_.listen.port), ec);
     if (ec || listen.empty()) {
@@ -104,8 +119,9 @@ int server::run() {
     tcp::endpoint endpoint = listen.begin()->endpoint();
 
     for (unsigned i = 0; i < cfg_.threads; ++i) {
-        auto w = std::make_unique<worker>(cfg_, upstream_endpoints, rules_, listener_tls_,
+        auto w = std::make_unique<worker>(cfg_, upstream_endpoints_, rules_, listener_tls_,
                                           upstream_tls_, open_connections_);
+        w->access = access_.get();
         w->acceptor.emplace(w->ioc);
         if (auto bind_ec = open_acceptor(*w->acceptor, endpoint)) {
             log_error("--listen " + describe(endpoint) + ": " + bind_ec.message());
@@ -115,19 +131,21 @@ int server::run() {
         if (i == 0) endpoint = w->acceptor->local_endpoint();
         workers_.push_back(std::move(w));
     }
+    if (!start_admin()) return 1;
     log_info(std::string("listening on ") + (listener_tls_ ? "https://" : "http://") +
              describe(endpoint) + " (upstream " + (cfg_.upstream.tls ? "https://" : "http://") +
              cfg_.upstream.host_header + cfg_.upstream.prefix + ", " +
-             std::to_string(cfg_.threads) + " threads, " +
-             std::to_string(rules_ ? rules_->rules.size() : 0) + " rules, simdjson " +
-             std::string(ondemand_kernel) + " kernel)");
+             std::to_string(cfg_.threads) + " threads, " + std::to_string(rules_loaded_) +
+             " rules, simdjson " + std::string(ondemand_kernel) + " kernel)");
 
     std::size_t finished = 0;
     std::vector<std::thread> threads;
     for (auto& w : workers_) {
         net::co_spawn(w->ioc, accept_loop(*w), net::detached);
+        if (w->access) net::co_spawn(w->ioc, flush_access_lines(*w), net::detached);
         threads.emplace_back([&w = *w, &main_ioc, &finished, this] {
             w.ioc.run();
+            if (w.access && !w.access_lines.empty()) w.access->submit(w.access_lines);
             net::post(main_ioc, [&] {
                 if (++finished == workers_.size()) main_ioc.stop();
             });
@@ -135,49 +153,20 @@ int server::run() {
     }
 
     net::signal_set signals(main_ioc, SIGINT, SIGTERM, SIGHUP);
+    signals.add(SIGUSR1);
     net::steady_timer drain_deadline(main_ioc);
-    bool draining = false;
     std::function<void(boost::system::error_code, int)> on_signal =
         [&](boost::system::error_code sec, int sig) {
             if (sec) return;
             if (sig == SIGHUP) {
-                auto loaded = load_rules(cfg_.rules_dir);
-                if (!loaded.rules) {
-                    log_error("rule reload refused, the previous rules keep serving: " +
-                              loaded.error);
-                } else {
-                    for (auto& w : workers_)
-                        net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
-                    log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) +
-                             " rules");
+                reload();
+            } else if (sig == SIGUSR1) {
+                if (access_) {
+                    access_->reopen();
+                    log_info("access log reopened: " + cfg_.access_log);
                 }
-                if (listener_tls_) {
-                    // New connections get the new certificate; open ones keep the context they
-                    // began with.
-                    auto tls = make_server_tls_context(cfg_.tls_cert, cfg_.tls_key);
-                    if (!tls.context) {
-                        log_error(
-                            "certificate reload refused, the previous certificate keeps serving: " +
-                            tls.error);
-                    } else {
-                        for (auto& w : workers_)
-                            net::post(w->ioc, [&w = *w, c = tls.context] { w.server_tls = c; });
-                        log_info("certificate reloaded from " + cfg_.tls_cert);
-                    }
-                }
-            } else if (!draining) {
-                draining = true;
-                log_info("draining: no new connections, in-flight requests get up to " +
-                         std::to_string(cfg_.drain_timeout.count()) + " ms");
-                for (auto& w : workers_) {
-                    net::post(w->ioc, [&w = *w] {
-                        w.draining = true;
-                        boost::system::error_code ignored;
-                        w.acceptor->close(ignored);
-                        for (auto* s : w.sessions) s->close_if_idle();
-                        w.pool.close_all();
-                    });
-                }
+            } else if (!draining_.exchange(true)) {
+                start_drain();
                 drain_deadline.expires_after(cfg_.drain_timeout);
                 drain_deadline.async_wait([&](boost::system::error_code tec) {
                     if (tec) return;
@@ -190,8 +179,94 @@ int server::run() {
     signals.async_wait(on_signal);
     main_ioc.run();
     for (auto& t : threads) t.join();
+    if (admin_) admin_->stop();
+    access_.reset();  // writes what is left
     log_info("stopped");
     return 0;
+}
+
+bool server::start_admin() {
+    if (cfg_.admin.empty()) return true;
+    admin_sources sources;
+    sources.collect = [this] { return collect(); };
+    sources.ready = [this] { return !draining_.load() && rules_loaded_.load() > 0; };
+    std::string error;
+    admin_ = admin_server::start(cfg_.admin, upstream_endpoints_, std::move(sources), error);
+    if (!admin_) {
+        log_error(error);
+        return false;
+    }
+    auto host = cfg_.admin.substr(0, cfg_.admin.rfind(':'));
+    log_info("admin listening on http://" + host + ":" + std::to_string(admin_->port()));
+    return true;
+}
+
+void server::reload() {
+    ++rule_reloads_;
+    auto loaded = load_rules(cfg_.rules_dir);
+    if (!loaded.rules) {
+        ++rule_reload_failures_;
+        log_error("rule reload refused, the previous rules keep serving: " + loaded.error);
+    } else {
+        rules_loaded_ = loaded.rules->rules.size();
+        for (auto& w : workers_) net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
+        log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) + " rules");
+    }
+    if (listener_tls_) {
+        // New connections get the new certificate; open ones keep the context they began with.
+        auto tls = make_server_tls_context(cfg_.tls_cert, cfg_.tls_key);
+        if (!tls.context) {
+            log_error("certificate reload refused, the previous certificate keeps serving: " +
+                      tls.error);
+        } else {
+            for (auto& w : workers_)
+                net::post(w->ioc, [&w = *w, c = tls.context] { w.server_tls = c; });
+            log_info("certificate reloaded from " + cfg_.tls_cert);
+        }
+    }
+}
+
+// Readiness goes false first (draining_ is already set), then every worker stops accepting,
+// closes idle connections and lets busy ones finish their current exchange.
+void server::start_drain() {
+    log_info("draining: no new connections, in-flight requests get up to " +
+             std::to_string(cfg_.drain_timeout.count()) + " ms");
+    for (auto& w : workers_) {
+        net::post(w->ioc, [&w = *w] {
+            w.draining = true;
+            boost::system::error_code ignored;
+            w.acceptor->close(ignored);
+            for (auto* s : w.sessions) s->close_if_idle();
+            w.pool.close_all();
+        });
+    }
+}
+
+net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect() {
+    metrics_snapshot m;
+    migration_snapshot mig;
+    for (auto& w : workers_) {
+        auto part = co_await net::co_spawn(
+            w->ioc,
+            [&w = *w]() -> net::awaitable<std::tuple<worker_metrics, pool_metrics, migration_snapshot>> {
+                const pool_stats& ps = w.pool.stats();
+                pool_metrics pm{w.pool.idle_count(), ps.connects,      ps.connect_failures,
+                                ps.reuses,           ps.stale_dropped, ps.tls_resumed};
+                co_return std::tuple{w.metrics, pm, w.migration.snapshot()};
+            },
+            net::use_awaitable);
+        m.requests.add(std::get<0>(part));
+        m.pool.add(std::get<1>(part));
+        mig.add(std::get<2>(part));
+    }
+    m.process.open_connections = open_connections_.load();
+    m.process.rule_reloads = rule_reloads_.load();
+    m.process.rule_reload_failures = rule_reload_failures_.load();
+    m.process.rules_loaded = rules_loaded_.load();
+    m.process.ready = !draining_.load();
+    m.version = SHIMGATE_VERSION;
+    m.simdjson_kernel = ondemand_kernel;
+    co_return std::pair{std::move(m), std::move(mig)};
 }
 
 }  // namespace shimgate

@@ -1,24 +1,34 @@
 #pragma once
 // The process: one worker (io_context + thread + SO_REUSEPORT acceptor) per --threads, and the
-// main thread handling signals: SIGHUP reloads the rules, SIGTERM/SIGINT drain and stop.
+// main thread handling signals: SIGHUP reloads the rules and the certificate, SIGUSR1 reopens the
+// access log, SIGTERM/SIGINT drain and stop.
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <atomic>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
 #include "net/tls.hpp"
+#include "observe/access_log.hpp"
+#include "observe/metrics.hpp"
+#include "observe/migration.hpp"
 
 namespace shimgate {
 
 struct worker;
+class admin_server;
+using tcp_endpoint = boost::asio::ip::tcp::endpoint;
 
 class server {
   public:
     // `listener_tls` null: plain HTTP. `upstream_tls` null: the upstream is http://.
+    // `access` null: no access log.
     server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls,
-           tls_context_ptr upstream_tls);
+           tls_context_ptr upstream_tls, std::unique_ptr<access_log> access);
     ~server();
 
     // Binds and serves until SIGTERM/SIGINT has drained; returns the exit code. Start-up
@@ -26,12 +36,25 @@ class server {
     int run();
 
   private:
+    bool start_admin();  // --admin: the admin listener on its own thread; false if it cannot bind
+    void reload();       // SIGHUP
+    void start_drain();  // SIGTERM / SIGINT
+    // A merged copy of every worker's figures, gathered on each worker's own thread.
+    boost::asio::awaitable<std::pair<metrics_snapshot, migration_snapshot>> collect();
+
     config cfg_;
     rule_set_ptr rules_;
     tls_context_ptr listener_tls_, upstream_tls_;
+    std::unique_ptr<access_log> access_;
     // Declared before the workers: sessions still alive when a worker is destroyed give theirs
     // back.
     std::atomic<std::size_t> open_connections_{0};
+    std::atomic<std::uint64_t> rule_reloads_{0}, rule_reload_failures_{0}, rules_loaded_{0};
+    std::atomic<bool> draining_{false};
+    std::vector<tcp_endpoint> upstream_endpoints_;
+    // Before the workers: a scrape suspended on a worker's io_context is destroyed with that
+    // io_context, so the workers go first (members are destroyed in reverse order).
+    std::unique_ptr<admin_server> admin_;
     std::vector<std::unique_ptr<worker>> workers_;
 };
 

@@ -9,6 +9,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <algorithm>
 #include <charconv>
 
 #include "proxy/auth.hpp"
@@ -59,6 +60,23 @@ std::string_view absolute_authority(std::string_view target) {
     return rest.substr(0, rest.find_first_of("/?"));
 }
 
+// The refusal family of a status the shim answers itself (where the call site did not say).
+refusal_reason reason_for(unsigned status) {
+    switch (status) {
+        case 401: return refusal_reason::auth;
+        case 413: return refusal_reason::size;
+        case 414:
+        case 431: return refusal_reason::head_too_large;
+        case 415: return refusal_reason::content_type;
+        case 502: return refusal_reason::upstream_error;
+        case 504: return refusal_reason::upstream_timeout;
+        default: return refusal_reason::framing;
+    }
+}
+
+constexpr std::string_view request_id_field = "X-Request-Id";
+constexpr std::size_t access_batch_bytes = 32 * 1024;
+
 unsigned status_for(beast::error_code ec) {
     return ec == beast::error::timeout ? 504u : 502u;
 }
@@ -108,10 +126,12 @@ net::awaitable<void> client_session::run() {
         }
     }
     while (!w_.draining) {
-        if (!co_await read_head()) break;
-        next n = co_await handle_request();
+        rq_ = {};
+        bool have_head = co_await read_head();
+        next n = have_head ? co_await handle_request() : next::close;
+        if (rq_.status != 0) finish_request();  // something was answered: count and log it
         parser_.reset();
-        if (n == next::close || close_after_) break;
+        if (!have_head || n == next::close || close_after_) break;
     }
     if (aborted_) {
         // The answer was cut short: a reset (and no close_notify) so it can never look complete,
@@ -187,6 +207,7 @@ net::awaitable<bool> client_session::read_head() {
         co_return false;
     }
     buffer_.consume(used);
+    rq_.start = std::chrono::steady_clock::now();
     co_return true;
 }
 
@@ -215,6 +236,7 @@ net::awaitable<client_session::next> client_session::handle_request() {
         }
     }
     parser_->body_limit(w_.cfg.max_body);  // enforced while reading a chunked body
+    choose_request_id(req[request_id_field]);
     std::string_view target = req.target();
     if (target == "*") co_return co_await pass_through(target);
 
@@ -282,7 +304,10 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     head_out_.clear();
     forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
                       absolute_authority(req.target())};
-    write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body);
+    std::array<std::string_view, 1> drop{request_id_field};
+    std::array<header_pair, 1> add{header_pair{request_id_field, rq_.request_id}};
+    write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body, drop,
+                        add);
     if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
         co_return co_await refuse(nullptr, error_style::problem, st,
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
@@ -338,8 +363,13 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
         framing.kind = body_framing::until_close;
         keep_alive = false;
     }
+    rq_.upstream_status = status;
+    rq_.status = status;
     head_out_.clear();
-    write_client_head(head_out_, status, res.reason(), &res.base(), framing, keep_alive, version);
+    std::array<header_pair, 1> echo{header_pair{request_id_field, rq_.request_id}};
+    bool has_id = res.find(request_id_field) != res.end();
+    write_client_head(head_out_, status, res.reason(), &res.base(), framing, keep_alive, version,
+                      std::span<const header_pair>(echo.data(), has_id ? 0 : 1));
 
     bool head_sent = false;
     char* relay = relay_buffer();
@@ -356,6 +386,7 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
             got = relay_size - res.body().size;
             if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done())) {
                 up_.reset();
+                rq_.upstream_time = std::chrono::steady_clock::now() - rq_.upstream_start;
                 if (!head_sent) {
                     co_return co_await refuse(nullptr, error_style::problem, status_for(ec),
                                               "upstream failed mid-answer", false);
@@ -378,9 +409,11 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
                 co_return next::close;
             }
             head_sent = true;
+            rq_.bytes_out += got;
         }
         if (done) break;
     }
+    rq_.upstream_time = std::chrono::steady_clock::now() - rq_.upstream_start;
     finish_upstream();
     co_return keep_alive ? next::keep_alive : next::close;
 }
@@ -393,10 +426,14 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     const rule* first = match.candidates.front();
     // Header-level checks first (credential, Content-Type, declared size): a refused request is
     // answered without reading its body.
+    rq_.r = first;
     auto token = authenticate(*first, req.base());
     if (!token) {
         co_return co_await refuse(first, first->errors, token.error().status, token.error().message,
-                                  !body_pending());
+                                  !body_pending(), refusal_reason::auth);
+    }
+    if (first->deprecation.enabled) {
+        w_.migration.record(first->name, token.value(), std::chrono::system_clock::now());
     }
     if (auto why = check_content_type(req.base())) {
         co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
@@ -420,10 +457,16 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
         co_return co_await refuse(first, first->errors, st, why, false);
     }
     const rule* r = select_by_body(match, body_in_, w_.json);
+    rq_.r = r;
     auto call = transform_request(*r, match.params, token.value(), query, body_in_, w_.json);
-    if (!call)
-        co_return co_await refuse(r, r->errors, call.error().status, call.error().message,
-                                  client_keep_alive());
+    if (!call) {
+        const auto& why = call.error();
+        refusal_reason reason = why.message.starts_with("malformed JSON") ||
+                                        why.message.find("duplicate") != std::string::npos
+                                    ? refusal_reason::bad_json
+                                    : refusal_reason::type;
+        co_return co_await refuse(r, r->errors, why.status, why.message, client_keep_alive(), reason);
+    }
 
     std::string target = cfg.upstream.prefix + call->target;
     // The body is new: what described the client's body goes; so does every credential header any
@@ -436,9 +479,11 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
         for (const auto& src : any.accept) drop.push_back(src.header);
         drop.push_back(any.upstream_auth_header);
     }
-    std::array<header_pair, 3> add{header_pair{call->auth_header, call->auth_value},
+    drop.push_back(request_id_field);
+    std::array<header_pair, 4> add{header_pair{call->auth_header, call->auth_value},
                                    header_pair{"Content-Type", "application/json"},
-                                   header_pair{"Accept-Encoding", "identity"}};
+                                   header_pair{"Accept-Encoding", "identity"},
+                                   header_pair{request_id_field, rq_.request_id}};
     head_out_.clear();
     forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
                       absolute_authority(req.target())};
@@ -469,8 +514,11 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
                                   client_keep_alive());
     }
     unsigned upstream_status = up_parser_->get().result_int();
+    rq_.upstream_status = upstream_status;
+    rq_.upstream_time = std::chrono::steady_clock::now() - rq_.upstream_start;
     finish_upstream();
     client_answer a = rewrite_response(*r, upstream_status, body_up_, w_.json);
+    if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
     co_return co_await answer(a.status, a.content_type, a.body, r, client_keep_alive());
 }
 
@@ -486,6 +534,7 @@ net::awaitable<unsigned> client_session::read_whole_body(std::string& out) {
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
         out.append(relay, relay_size - body.size);
+        rq_.bytes_in = out.size();
         if (ec == http::error::body_limit) co_return 413u;
         if (ec) co_return 400u;
     }
@@ -496,6 +545,7 @@ net::awaitable<unsigned> client_session::read_whole_body(std::string& out) {
 // was written is retried once on a fresh one; nothing is retried after that.
 net::awaitable<unsigned> client_session::send_upstream(std::string_view head,
                                                        std::string_view body) {
+    rq_.upstream_start = std::chrono::steady_clock::now();
     for (int attempt = 0; attempt < 2; ++attempt) {
         up_ = attempt == 0 ? w_.pool.take_idle() : nullptr;
         if (!up_) {
@@ -535,6 +585,7 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
             co_return 1u;  // the client went away or its socket failed
         }
         std::size_t got = relay_size - body.size;
+        rq_.bytes_in += got;
         bool done = parser_->is_done();
         std::string_view prefix =
             chunked && got ? chunk_header(size_line, got) : std::string_view();
@@ -613,9 +664,13 @@ net::awaitable<client_session::next> client_session::answer(
     unsigned status, std::string_view content_type, std::string_view body, const rule* r,
     bool keep_alive, std::string_view extra_name, std::string_view extra_value) {
     keep_alive = keep_alive && !close_after_ && parser_ && client_keep_alive();
-    std::array<header_pair, 5> add{};
+    if (rq_.request_id.empty()) choose_request_id({});
+    rq_.status = status;
+    rq_.bytes_out = body.size();
+    std::array<header_pair, 6> add{};
     std::size_t n = 0;
     add[n++] = {"Content-Type", content_type};
+    add[n++] = {request_id_field, rq_.request_id};
     if (!extra_name.empty()) add[n++] = {extra_name, extra_value};
     char deprecation[24];
     std::string link;
@@ -642,8 +697,11 @@ net::awaitable<client_session::next> client_session::answer(
 net::awaitable<client_session::next> client_session::refuse(const rule* r, error_style style,
                                                             unsigned status,
                                                             std::string_view message,
-                                                            bool keep_alive) {
+                                                            bool keep_alive,
+                                                            refusal_reason reason) {
     if (!keep_alive) close_after_ = true;
+    if (reason == refusal_reason::count_) reason = reason_for(status);
+    w_.metrics.count_refusal(reason);
     refusal why{status, std::string(message)};
     client_answer a = render_refusal(style, why);
     std::string challenge;
@@ -686,6 +744,63 @@ net::awaitable<void> client_session::linger_close() {
         }
     }
     stream_.socket().close(ec);
+}
+
+// X-Request-Id: the client's if it is a sane token (1..128 of [A-Za-z0-9._:-]), else a new one.
+void client_session::choose_request_id(std::string_view incoming) {
+    auto sane = [](char c) {
+        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               c == '-' || c == '_' || c == '.' || c == ':';
+    };
+    if (!incoming.empty() && incoming.size() <= 128 &&
+        std::all_of(incoming.begin(), incoming.end(), sane)) {
+        rq_.request_id.assign(incoming);
+        return;
+    }
+    static constexpr char hex[] = "0123456789abcdef";
+    std::uint64_t v = w_.ids();
+    rq_.request_id.resize(16);
+    for (char& c : rq_.request_id) {
+        c = hex[v & 0xf];
+        v >>= 4;
+    }
+}
+
+// The end of one request: its metrics, and its access-log line (appended to the worker's buffer,
+// handed to the writer thread in batches).
+void client_session::finish_request() {
+    auto now = std::chrono::steady_clock::now();
+    if (rq_.start == std::chrono::steady_clock::time_point{}) rq_.start = now;
+    static const std::string none;
+    const std::string& rule_name = rq_.r ? rq_.r->name : none;
+    const std::string& dialect = rq_.r ? rq_.r->dialect : none;
+    w_.metrics.count_request(rule_name, dialect, rq_.status);
+    w_.metrics.total_latency.observe(now - rq_.start);
+    if (rq_.upstream_time.count() > 0) w_.metrics.upstream_latency.observe(rq_.upstream_time);
+    if (!w_.access) return;
+    access_record rec;
+    rec.time = std::chrono::system_clock::now() -
+               std::chrono::duration_cast<std::chrono::system_clock::duration>(now - rq_.start);
+    rec.peer = peer_ip_;
+    if (parser_ && parser_->is_header_done()) {
+        const auto& req = parser_->get();
+        rec.method = req.method_string();
+        rec.path = req.target().substr(0, req.target().find('?'));
+    } else {
+        rec.method = "-";
+        rec.path = "-";
+    }
+    rec.rule = rule_name;
+    rec.dialect = dialect;
+    rec.status = rq_.status;
+    rec.upstream_status = rq_.upstream_status;
+    rec.bytes_in = rq_.bytes_in;
+    rec.bytes_out = rq_.bytes_out;
+    rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - rq_.start);
+    rec.upstream_duration = std::chrono::duration_cast<std::chrono::microseconds>(rq_.upstream_time);
+    rec.request_id = rq_.request_id;
+    append_access_record(w_.access_lines, rec);
+    if (w_.access_lines.size() >= access_batch_bytes) w_.access->submit(w_.access_lines);
 }
 
 }  // namespace shimgate

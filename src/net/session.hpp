@@ -17,6 +17,7 @@
 #include "net/flex_stream.hpp"
 #include "net/tls.hpp"
 #include "net/worker.hpp"
+#include "observe/metrics.hpp"
 #include "proxy/forward_headers.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/route.hpp"
@@ -69,8 +70,12 @@ class client_session {
                                         std::string_view extra_value = {});
     // The shim's own answer in `style`. Arguments are views: GCC 12 double-destroys temporaries
     // with destructors inside co_await expressions, so none are created there.
+    // `reason` count_: derived from the status.
     boost::asio::awaitable<next> refuse(const rule* r, error_style style, unsigned status,
-                                        std::string_view message, bool keep_alive);
+                                        std::string_view message, bool keep_alive,
+                                        refusal_reason reason = refusal_reason::count_);
+    void choose_request_id(std::string_view incoming);
+    void finish_request();
     boost::asio::awaitable<bool> write_client(std::string_view a, std::string_view b = {},
                                               std::string_view c = {}, std::string_view d = {});
     boost::asio::awaitable<void> linger_close();
@@ -95,6 +100,19 @@ class client_session {
     bool idle_ = true;
     bool close_after_ = false;  // set when the connection must end after this answer
     bool aborted_ = false;      // an answer was cut short: end with a reset, not a clean close
+
+    // What is known about the request in flight, for metrics and the access log.
+    struct request_state {
+        std::chrono::steady_clock::time_point start;  // head complete
+        const rule* r = nullptr;                      // translated route, null for pass-through
+        unsigned status = 0;                          // answered with; 0 = nothing sent yet
+        unsigned upstream_status = 0;
+        std::uint64_t bytes_in = 0, bytes_out = 0;
+        std::chrono::steady_clock::time_point upstream_start;
+        std::chrono::nanoseconds upstream_time{0};
+        std::string request_id;
+    };
+    request_state rq_;
 };
 
 }  // namespace shimgate

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <optional>
+#include <random>
 #include <unordered_set>
 
 #include "config/config.hpp"
@@ -13,6 +14,9 @@
 #include "json/json_context.hpp"
 #include "net/tls.hpp"
 #include "net/upstream_pool.hpp"
+#include "observe/access_log.hpp"
+#include "observe/metrics.hpp"
+#include "observe/migration.hpp"
 
 namespace shimgate {
 
@@ -41,6 +45,13 @@ struct worker {
     tls_context_ptr server_tls;  // null: plain HTTP; replaced on reload, a connection keeps its own
     bool draining = false;
     std::optional<boost::asio::ip::tcp::acceptor> acceptor;
+
+    // Observability, touched only on this thread; scrapes copy them on this thread too.
+    worker_metrics metrics;
+    migration_tracker migration;
+    std::mt19937_64 ids{std::random_device{}()};  // request ids
+    access_log* access = nullptr;                  // process-wide writer, null: no access log
+    std::string access_lines;                      // lines not yet handed to the writer
 };
 
 }  // namespace shimgate

@@ -5,21 +5,23 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <tuple>
 
 namespace shimgate {
 
 // Why the shim itself refused or failed a request (the "refusals by reason" family).
 enum class refusal_reason : std::uint8_t {
-    framing,        // smuggling defences, malformed head, bad chunked body (400/405/505)
-    head_too_large, // 414, 431
-    auth,           // 401, or two credential headers
-    content_type,   // 415
-    size,           // 413
-    bad_json,       // malformed JSON, duplicate key
-    type,           // a field of the wrong type, missing required field, id mismatch, unknown field
+    framing,           // smuggling defences, malformed head, bad chunked body (400/405/505)
+    head_too_large,    // 414, 431
+    auth,              // 401, or two credential headers
+    content_type,      // 415
+    size,              // 413
+    bad_json,          // malformed JSON, duplicate key
+    type,              // wrong field type, missing required field, id mismatch, unknown field
     upstream_timeout,  // 504
     upstream_error,    // 502: unreachable, reset, malformed, 5xx, TLS verification
     count_
@@ -48,13 +50,28 @@ struct request_key {
     }
 };
 
+// A borrowed request_key: count_request looks the map up with it, so counting an existing key
+// allocates nothing.
+struct request_key_view {
+    std::string_view rule;
+    std::string_view dialect;
+    unsigned status = 0;
+};
+inline bool operator<(const request_key& a, const request_key_view& b) {
+    return std::tie(a.rule, a.dialect, a.status) < std::tie(b.rule, b.dialect, b.status);
+}
+inline bool operator<(const request_key_view& a, const request_key& b) {
+    return std::tie(a.rule, a.dialect, a.status) < std::tie(b.rule, b.dialect, b.status);
+}
+
 struct worker_metrics {
-    std::map<request_key, std::uint64_t> requests;  // finished requests by rule, dialect, status
+    // Finished requests by rule, dialect, status (transparent: looked up by request_key_view).
+    std::map<request_key, std::uint64_t, std::less<>> requests;
     std::array<std::uint64_t, refusal_reason_count> refusals{};
     latency_histogram upstream_latency;  // first byte sent upstream -> whole answer read/relayed
     latency_histogram total_latency;     // request head complete -> answer written
 
-    void count_request(const std::string& rule, const std::string& dialect, unsigned status);
+    void count_request(std::string_view rule, std::string_view dialect, unsigned status);
     void count_refusal(refusal_reason r) noexcept { ++refusals[static_cast<std::size_t>(r)]; }
     void add(const worker_metrics& other);
 };

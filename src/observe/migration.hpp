@@ -3,6 +3,7 @@
 // non-reversible fingerprint of its credential (never the credential itself). Each worker owns a
 // `migration_tracker` (no lock); a scrape merges copies and renders them as JSON or a small page.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -29,19 +30,34 @@ struct migration_snapshot {
 };
 
 class migration_tracker {
-public:
+  public:
+    // Memory stays bounded whatever clients send: at most `max_clients` (rule, fingerprint) pairs
+    // per tracker (later new clients are counted together under the fingerprint "other"), and
+    // each client keeps its `max_days` most recent days in calls_per_day.
+    static constexpr std::size_t max_clients = 10000;
+    static constexpr std::size_t max_days = 62;
+
     // One call of deprecated rule `rule` by the client holding `token`, at `now`.
-    void record(std::string_view rule, std::string_view token, std::chrono::system_clock::time_point now);
+    void record(std::string_view rule, std::string_view token,
+                std::chrono::system_clock::time_point now);
     const migration_snapshot& snapshot() const noexcept { return data_; }
 
-private:
+  private:
     migration_snapshot data_;
 };
 
 // {"routes":[{"rule":"...","clients":[{"fingerprint":"...","calls":N,"first_seen":"RFC 3339",
 //   "last_seen":"...","calls_per_day":{"2026-11-23":N}}]}]} — clients by calls, descending.
 std::string render_migration_json(const migration_snapshot& s);
-// A small self-contained HTML page (no scripts, no external resources) showing the same.
-std::string render_migration_html(const migration_snapshot& s, std::chrono::system_clock::time_point now);
+// A small self-contained HTML page (no scripts, no external resources) showing the same: one
+// table per deprecated route, clients by calls, with the last `html_days` UTC days up to `now`
+// as columns (older calls summed in an "earlier" column).
+constexpr int html_days = 14;
+std::string render_migration_html(const migration_snapshot& s,
+                                  std::chrono::system_clock::time_point now);
+
+// "2026-11-23" (UTC) and "2026-11-23T10:15:07Z" for unix seconds.
+std::string utc_date(std::int64_t unix_seconds);
+std::string utc_rfc3339(std::int64_t unix_seconds);
 
 }  // namespace shimgate

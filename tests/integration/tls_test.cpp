@@ -190,7 +190,7 @@ struct https_backend {
 TEST_F(Tls, DialectsEndToEndOverHttpsBothWays) {
     https_backend up(cert("server-chain.pem"), cert("server.key"));
     auto flags = listener_flags();
-    flags.insert(flags.end(), {"--upstream", "https://localhost:" + std::to_string(up.be.port),
+    flags.insert(flags.end(), {"--upstream", "https://127.0.0.1:" + std::to_string(up.be.port),
                                "--upstream-ca", cert("ca-bundle.pem"), "--threads", "1"});
     shim gate(up.be.port, flags);
     const std::string json = "-H 'Content-Type: application/json' ";
@@ -225,8 +225,8 @@ TEST_F(Tls, UpstreamThatDoesNotVerifyIs502WithAReason) {
         const char* why;
     };
     for (const auto& c :
-         {bad_case{"untrusted.pem", "untrusted.key", "localhost", "unable to get local issuer"},
-          bad_case{"wrong-host.pem", "wrong-host.key", "localhost", "mismatch"},
+         {bad_case{"untrusted.pem", "untrusted.key", "127.0.0.1", "unable to get local issuer"},
+          bad_case{"wrong-host.pem", "wrong-host.key", "127.0.0.1", "mismatch"},
           bad_case{"expired.pem", "expired.key", "127.0.0.1", "expired"}}) {
         https_backend up(cert(c.cert), cert(c.key));
         shim gate(up.be.port, {"--upstream", "https://" + c.host + ":" + std::to_string(up.be.port),
@@ -239,6 +239,23 @@ TEST_F(Tls, UpstreamThatDoesNotVerifyIs502WithAReason) {
         auto line = gate.proc.wait_for_line("upstream TLS handshake");
         ASSERT_TRUE(line) << c.cert << gate.proc.output();
         EXPECT_NE(line->find(c.why), std::string::npos) << c.cert << ": " << *line;
+    }
+}
+
+TEST_F(Tls, UpstreamByNameUsesSniAndNameVerification) {
+    // Needs "localhost" to resolve (a bare chroot may have no /etc/hosts).
+    if (run_shell("getent hosts localhost").exit_code != 0) GTEST_SKIP() << "localhost does not resolve here";
+    for (auto [file, key, status] : {std::tuple{"server-chain.pem", "server.key", 200u},
+                                     std::tuple{"wrong-host.pem", "wrong-host.key", 502u}}) {
+        https_backend up(cert(file), cert(key));
+        shim gate(up.be.port, {"--upstream", "https://localhost:" + std::to_string(up.be.port),
+                               "--upstream-ca", cert("ca-bundle.pem")});
+        EXPECT_EQ(request(gate.port, "GET", "/echo/sni").status, status) << file;
+        if (status == 502u) {
+            auto line = gate.proc.wait_for_line("upstream TLS handshake");
+            ASSERT_TRUE(line);
+            EXPECT_NE(line->find("hostname mismatch"), std::string::npos) << *line;
+        }
     }
 }
 

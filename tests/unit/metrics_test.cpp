@@ -1,0 +1,243 @@
+// Request metrics and their Prometheus text: counting, merging, exact rendering, label escaping
+// and cumulative histogram buckets.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "observe/metrics.hpp"
+#include "observe/metrics_text.hpp"
+
+namespace shimgate {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+using std::chrono::seconds;
+
+std::vector<std::string> lines_starting(const std::string& text, const std::string& prefix) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.starts_with(prefix)) out.push_back(line);
+    return out;
+}
+
+TEST(Metrics, RefusalReasonNames) {
+    const char* expected[] = {"framing",       "head_too_large", "auth", "content_type",
+                              "size",          "bad_json",       "type", "upstream_timeout",
+                              "upstream_error"};
+    static_assert(std::size(expected) == refusal_reason_count);
+    for (std::size_t i = 0; i < refusal_reason_count; ++i)
+        EXPECT_STREQ(to_string(static_cast<refusal_reason>(i)), expected[i]);
+}
+
+TEST(Metrics, HistogramBucketsAreInclusiveUpperBounds) {
+    latency_histogram h;
+    h.observe(nanoseconds(0));                  // le 0.0005
+    h.observe(std::chrono::microseconds(500));  // exactly 0.0005: still le 0.0005
+    h.observe(milliseconds(1));                 // le 0.001
+    h.observe(milliseconds(3));                 // le 0.005
+    h.observe(seconds(5));                      // le 5
+    h.observe(seconds(6));                      // +Inf
+    h.observe(nanoseconds(-5));                 // clock went back: counts as 0
+    EXPECT_EQ(h.count, 7u);
+    EXPECT_EQ(h.buckets[0], 3u);
+    EXPECT_EQ(h.buckets[1], 1u);
+    EXPECT_EQ(h.buckets[3], 1u);
+    EXPECT_EQ(h.buckets[11], 1u);
+    EXPECT_EQ(h.buckets[12], 1u);
+    EXPECT_DOUBLE_EQ(h.sum, 0.0005 + 0.001 + 0.003 + 5 + 6);
+}
+
+TEST(Metrics, CountAndMerge) {
+    worker_metrics a, b;
+    a.count_request("explo_update", "explo", 200);
+    a.count_request("explo_update", "explo", 200);
+    a.count_request("", "", 404);
+    b.count_request("explo_update", "explo", 200);
+    b.count_request("explo_update", "explo", 502);
+    b.count_refusal(refusal_reason::upstream_error);
+    a.count_refusal(refusal_reason::upstream_error);
+    a.upstream_latency.observe(milliseconds(2));
+    b.upstream_latency.observe(milliseconds(200));
+    a.add(b);
+    EXPECT_EQ((a.requests[request_key{"explo_update", "explo", 200}]), 3u);
+    EXPECT_EQ((a.requests[request_key{"explo_update", "explo", 502}]), 1u);
+    EXPECT_EQ((a.requests[request_key{"", "", 404}]), 1u);
+    EXPECT_EQ(a.requests.size(), 3u);
+    EXPECT_EQ(a.refusals[static_cast<std::size_t>(refusal_reason::upstream_error)], 2u);
+    EXPECT_EQ(a.upstream_latency.count, 2u);
+
+    pool_metrics p{1, 2, 3, 4, 5, 6}, q{10, 20, 30, 40, 50, 60};
+    p.add(q);
+    EXPECT_EQ(p.idle, 11u);
+    EXPECT_EQ(p.tls_resumed, 66u);
+}
+
+metrics_snapshot small_snapshot() {
+    metrics_snapshot s;
+    s.requests.count_request("explo_update", "explo", 200);
+    s.requests.count_request("explo_update", "explo", 200);
+    s.requests.count_request("", "", 404);
+    s.requests.count_refusal(refusal_reason::bad_json);
+    s.requests.upstream_latency.observe(milliseconds(250));
+    s.requests.upstream_latency.observe(milliseconds(500));
+    s.requests.total_latency.observe(seconds(7));
+    s.requests.total_latency.observe(nanoseconds(0));
+    s.pool = {2, 5, 1, 9, 1, 0};
+    s.process.open_connections = 4;
+    s.process.rule_reloads = 1;
+    s.process.rule_reload_failures = 2;
+    s.process.rules_loaded = 3;
+    s.process.ready = true;
+    s.version = "0.1.0";
+    s.simdjson_kernel = "haswell";
+    return s;
+}
+
+TEST(Metrics, RendersExactText) {
+    const std::string expected =
+        R"(# HELP shimgate_requests_total Finished requests by route rule (pass-through for unmatched), dialect and status sent.
+# TYPE shimgate_requests_total counter
+shimgate_requests_total{rule="pass-through",dialect="",status="404"} 1
+shimgate_requests_total{rule="explo_update",dialect="explo",status="200"} 2
+# HELP shimgate_refusals_total Requests the shim refused or failed itself, by reason.
+# TYPE shimgate_refusals_total counter
+shimgate_refusals_total{reason="framing"} 0
+shimgate_refusals_total{reason="head_too_large"} 0
+shimgate_refusals_total{reason="auth"} 0
+shimgate_refusals_total{reason="content_type"} 0
+shimgate_refusals_total{reason="size"} 0
+shimgate_refusals_total{reason="bad_json"} 1
+shimgate_refusals_total{reason="type"} 0
+shimgate_refusals_total{reason="upstream_timeout"} 0
+shimgate_refusals_total{reason="upstream_error"} 0
+# HELP shimgate_upstream_latency_seconds Upstream exchange: first byte sent upstream to the whole answer read or relayed.
+# TYPE shimgate_upstream_latency_seconds histogram
+shimgate_upstream_latency_seconds_bucket{le="0.0005"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.001"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.0025"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.005"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.01"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.025"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.05"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.1"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.25"} 1
+shimgate_upstream_latency_seconds_bucket{le="0.5"} 2
+shimgate_upstream_latency_seconds_bucket{le="1"} 2
+shimgate_upstream_latency_seconds_bucket{le="5"} 2
+shimgate_upstream_latency_seconds_bucket{le="+Inf"} 2
+shimgate_upstream_latency_seconds_sum 0.75
+shimgate_upstream_latency_seconds_count 2
+# HELP shimgate_request_duration_seconds Whole request: head complete to answer written.
+# TYPE shimgate_request_duration_seconds histogram
+shimgate_request_duration_seconds_bucket{le="0.0005"} 1
+shimgate_request_duration_seconds_bucket{le="0.001"} 1
+shimgate_request_duration_seconds_bucket{le="0.0025"} 1
+shimgate_request_duration_seconds_bucket{le="0.005"} 1
+shimgate_request_duration_seconds_bucket{le="0.01"} 1
+shimgate_request_duration_seconds_bucket{le="0.025"} 1
+shimgate_request_duration_seconds_bucket{le="0.05"} 1
+shimgate_request_duration_seconds_bucket{le="0.1"} 1
+shimgate_request_duration_seconds_bucket{le="0.25"} 1
+shimgate_request_duration_seconds_bucket{le="0.5"} 1
+shimgate_request_duration_seconds_bucket{le="1"} 1
+shimgate_request_duration_seconds_bucket{le="5"} 1
+shimgate_request_duration_seconds_bucket{le="+Inf"} 2
+shimgate_request_duration_seconds_sum 7
+shimgate_request_duration_seconds_count 2
+# HELP shimgate_upstream_pool_idle_connections Idle keep-alive upstream connections in the pools.
+# TYPE shimgate_upstream_pool_idle_connections gauge
+shimgate_upstream_pool_idle_connections 2
+# HELP shimgate_upstream_connects_total New upstream connections established.
+# TYPE shimgate_upstream_connects_total counter
+shimgate_upstream_connects_total 5
+# HELP shimgate_upstream_connect_failures_total Upstream connection attempts that failed (refused, timed out, TLS handshake).
+# TYPE shimgate_upstream_connect_failures_total counter
+shimgate_upstream_connect_failures_total 1
+# HELP shimgate_upstream_reuses_total Requests sent over a pooled keep-alive upstream connection.
+# TYPE shimgate_upstream_reuses_total counter
+shimgate_upstream_reuses_total 9
+# HELP shimgate_upstream_stale_dropped_total Pooled upstream connections found closed or expired and dropped before use.
+# TYPE shimgate_upstream_stale_dropped_total counter
+shimgate_upstream_stale_dropped_total 1
+# HELP shimgate_upstream_tls_resumptions_total Upstream TLS handshakes that resumed a previous session.
+# TYPE shimgate_upstream_tls_resumptions_total counter
+shimgate_upstream_tls_resumptions_total 0
+# HELP shimgate_open_connections Open client connections.
+# TYPE shimgate_open_connections gauge
+shimgate_open_connections 4
+# HELP shimgate_rule_reloads_total Rule reloads applied (SIGHUP).
+# TYPE shimgate_rule_reloads_total counter
+shimgate_rule_reloads_total 1
+# HELP shimgate_rule_reload_failures_total Rule reloads refused because the new set was invalid.
+# TYPE shimgate_rule_reload_failures_total counter
+shimgate_rule_reload_failures_total 2
+# HELP shimgate_rules_loaded Rules in the rule set now serving.
+# TYPE shimgate_rules_loaded gauge
+shimgate_rules_loaded 3
+# HELP shimgate_ready 1 when rules are loaded and the server is not draining.
+# TYPE shimgate_ready gauge
+shimgate_ready 1
+# HELP shimgate_build_info Build information; the value is always 1.
+# TYPE shimgate_build_info gauge
+shimgate_build_info{version="0.1.0",simdjson_kernel="haswell"} 1
+)";
+    const auto s = small_snapshot();
+    EXPECT_EQ(render_prometheus(s), expected);
+    EXPECT_EQ(render_prometheus(s), render_prometheus(s));  // deterministic
+}
+
+TEST(Metrics, EmptySnapshotStillListsEveryFamilyAndReason) {
+    const std::string text = render_prometheus(metrics_snapshot{});
+    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 16u);
+    EXPECT_EQ(lines_starting(text, "shimgate_requests_total").size(), 0u);
+    EXPECT_EQ(lines_starting(text, "shimgate_refusals_total{").size(), refusal_reason_count);
+    EXPECT_NE(text.find("shimgate_ready 0\n"), std::string::npos);
+    EXPECT_NE(text.find("shimgate_build_info{version=\"\",simdjson_kernel=\"\"} 1\n"),
+              std::string::npos);
+    EXPECT_EQ(text.back(), '\n');
+}
+
+TEST(Metrics, EscapesLabelValues) {
+    std::string out;
+    append_prometheus_label_value(out, "a\"b\\c\nd\te");
+    EXPECT_EQ(out, "a\\\"b\\\\c\\nd\te");
+
+    metrics_snapshot s;
+    s.requests.count_request("we\"ird\\rule\n", "dia\"lect", 200);
+    s.version = "1.0\"\n";
+    const std::string text = render_prometheus(s);
+    EXPECT_NE(text.find("shimgate_requests_total{rule=\"we\\\"ird\\\\rule\\n\",dialect="
+                        "\"dia\\\"lect\",status=\"200\"} 1\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("shimgate_build_info{version=\"1.0\\\"\\n\",simdjson_kernel=\"\"} 1\n"),
+              std::string::npos);
+}
+
+TEST(Metrics, HistogramBucketsRenderCumulatively) {
+    metrics_snapshot s;
+    auto& h = s.requests.total_latency;
+    const long ms[] = {0, 1, 1, 2, 4, 9, 20, 40, 90, 200, 400, 900, 4000, 9000, 9000};
+    for (long v : ms) h.observe(milliseconds(v));
+    const auto buckets =
+        lines_starting(render_prometheus(s), "shimgate_request_duration_seconds_bucket");
+    ASSERT_EQ(buckets.size(), latency_histogram::bounds.size() + 1);
+    std::uint64_t previous = 0;
+    for (const auto& line : buckets) {
+        const std::uint64_t v = std::stoull(line.substr(line.rfind(' ') + 1));
+        EXPECT_GE(v, previous) << line;
+        previous = v;
+    }
+    EXPECT_EQ(buckets.front(), "shimgate_request_duration_seconds_bucket{le=\"0.0005\"} 1");
+    EXPECT_EQ(buckets[1], "shimgate_request_duration_seconds_bucket{le=\"0.001\"} 3");
+    EXPECT_EQ(buckets[11], "shimgate_request_duration_seconds_bucket{le=\"5\"} 13");
+    EXPECT_EQ(buckets.back(), "shimgate_request_duration_seconds_bucket{le=\"+Inf\"} 15");
+    EXPECT_EQ(previous, h.count);
+}
+
+}  // namespace
+}  // namespace shimgate
