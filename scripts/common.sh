@@ -3,6 +3,8 @@
 
 build_packages=(g++ cmake ninja-build libboost1.81-dev libboost-program-options1.81-dev
                 libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev curl openssl)
+# Real peers the tests talk to: the Prometheus text parser and a browser for the /migration page.
+test_packages=(python3-prometheus-client chromium)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

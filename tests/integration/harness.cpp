@@ -140,9 +140,16 @@ shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
           a.insert(a.end(), extra.begin(), extra.end());
           return a;
       }()) {
-    auto line = proc.wait_for_line("listening on");
-    if (!line) throw std::runtime_error("shimgate did not start: " + proc.output());
-    port = port_of(*line);
+    // "admin listening on ..." (with --admin) comes before the public "listening on ...".
+    for (;;) {
+        auto line = proc.wait_for_line("listening on");
+        if (!line) throw std::runtime_error("shimgate did not start: " + proc.output());
+        if (line->find("admin listening on") == std::string::npos) {
+            port = port_of(*line);
+            return;
+        }
+        admin_port = port_of(*line);
+    }
 }
 
 raw_client::raw_client(unsigned short port) : socket_(ioc_) {

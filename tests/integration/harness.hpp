@@ -52,6 +52,7 @@ struct shim {
     shim(unsigned short upstream_port, std::vector<std::string> extra = {});
     child_process proc;
     unsigned short port = 0;
+    unsigned short admin_port = 0;  // with --admin
 };
 
 // A blocking loopback client with a receive timeout, for byte-exact requests.

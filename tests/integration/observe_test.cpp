@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -105,6 +106,156 @@ TEST(Observe, AccessLogLinesAndRotation) {
     EXPECT_NE(new_lines[0].find(R"("request_id":"req-3")"), std::string::npos) << new_lines[0];
     fs::remove(log);
     fs::remove(rotated);
+}
+
+// Parses a /metrics body with the real Prometheus text parser (python3-prometheus-client) and
+// prints one "name{labels} value" line per sample, labels sorted: what the test asserts on.
+std::map<std::string, double> parse_metrics(const std::string& text) {
+    fs::path file = temp_path("metrics") += ".txt";
+    std::ofstream(file) << text;
+    auto r = run_shell(
+        "/usr/bin/python3 -c '\n"
+        "import sys\n"
+        "from prometheus_client.parser import text_string_to_metric_families\n"
+        "for fam in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
+        "    for s in fam.samples:\n"
+        "        labels = \",\".join(k + \"=\" + v for k, v in sorted(s.labels.items()))\n"
+        "        print(s.name + \"{\" + labels + \"} \" + repr(float(s.value)))\n"
+        "' " +
+        file.string());
+    fs::remove(file);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::map<std::string, double> out;
+    for (const auto& line : lines_of(r.output)) {
+        auto space = line.rfind(' ');
+        out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    }
+    return out;
+}
+
+std::string fingerprint_of(const std::string& token) {
+    auto r = run_shell("printf '%s' 'shimgate-credential-v1:" + token + "' | sha256sum | cut -c1-16");
+    return r.output.substr(0, 16);
+}
+
+TEST(Observe, MetricsMoveWithEachKindOfRequestAndParse) {
+    backend be;
+    shim gate(be.port, {"--admin", "127.0.0.1:0"});
+    unsigned short admin = gate.admin_port;
+    ASSERT_NE(admin, 0);
+    auto scrape = [&] { return parse_metrics(request(admin, "GET", "/metrics").body); };
+    auto before = scrape();
+    ASSERT_FALSE(before.empty());
+    EXPECT_EQ(before["shimgate_ready{}"], 1.0);
+    EXPECT_EQ(before["shimgate_rules_loaded{}"], 4.0);
+
+    const std::string explo = "Explo-Authorization: Token demo-token\r\nContent-Type: application/json\r\n";
+    const std::string json = "Content-Type: application/json\r\n";
+    EXPECT_EQ(request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"a"})", explo).status, 200u);
+    EXPECT_EQ(request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"b"})", explo).status, 200u);
+    EXPECT_EQ(request(gate.port, "PUT", "/api/user", "{", "Authorization: Token t\r\n" + json).status, 400u);
+    EXPECT_EQ(request(gate.port, "PUT", "/api/user", R"({"user_group_id":1})", "Authorization: Token t\r\n" + json)
+                  .status,
+              400u);
+    EXPECT_EQ(request(gate.port, "PUT", "/api/user", R"({"user_group_id":"a"})", json).status, 401u);
+    EXPECT_EQ(request(gate.port, "PUT", "/api/user", "x", "Authorization: Token t\r\nContent-Type: text/plain\r\n")
+                  .status,
+              415u);
+    EXPECT_EQ(request(gate.port, "GET", "/echo/pass").status, 200u);
+    {
+        raw_client c(gate.port);
+        c.send("GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n");
+        EXPECT_EQ(c.read_response().status, 400u);
+    }
+    auto after = scrape();
+    auto delta = [&](const std::string& key) { return after[key] - before[key]; };
+    EXPECT_EQ(delta("shimgate_requests_total{dialect=explo,rule=explo-update-user-group,status=200}"), 2.0);
+    EXPECT_EQ(delta("shimgate_requests_total{dialect=mintlify,rule=mintlify-update-user,status=400}"), 2.0);
+    EXPECT_EQ(delta("shimgate_requests_total{dialect=mintlify,rule=mintlify-update-user,status=401}"), 1.0);
+    EXPECT_EQ(delta("shimgate_requests_total{dialect=,rule=pass-through,status=200}"), 1.0);
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=bad_json}"), 1.0);
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=type}"), 1.0);
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=auth}"), 1.0);
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=content_type}"), 1.0);
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=framing}"), 1.0);
+    EXPECT_GE(delta("shimgate_request_duration_seconds_count{}"), 8.0);
+    EXPECT_GE(delta("shimgate_upstream_latency_seconds_count{}"), 3.0);
+    EXPECT_GE(after["shimgate_upstream_connects_total{}"], 1.0);
+    EXPECT_GE(after["shimgate_upstream_reuses_total{}"], 1.0);
+    EXPECT_EQ(after["shimgate_build_info{simdjson_kernel=haswell,version=0.1.0}"], 1.0);
+    EXPECT_GE(after["shimgate_open_connections{}"], 0.0);
+
+    // A refused reload is counted, the old rules keep serving.
+    auto health = request(admin, "GET", "/healthz");
+    EXPECT_EQ(health.status, 200u);
+    EXPECT_EQ(request(admin, "GET", "/readyz").status, 200u);
+}
+
+TEST(Observe, MigrationPageShowsWhoStillCallsTheDeprecatedRoute) {
+    backend be({"--token", "team-a-token", "--token", "team-b-token"});
+    shim gate(be.port, {"--admin", "127.0.0.1:0"});
+    unsigned short admin = gate.admin_port;
+    ASSERT_NE(admin, 0);
+    for (auto [token, calls] : {std::pair{"team-a-token", 3}, std::pair{"team-b-token", 1}}) {
+        for (int i = 0; i < calls; ++i) {
+            auto r = request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
+                             std::string("Explo-Authorization: Token ") + token +
+                                 "\r\nContent-Type: application/json\r\n");
+            EXPECT_EQ(r.status, 200u);
+        }
+    }
+    // The non-deprecated Mintlify route is not a migration concern.
+    request(gate.port, "PUT", "/api/user", R"({"user_group_id":"g"})",
+            "Authorization: Token team-a-token\r\nContent-Type: application/json\r\n");
+
+    auto json = request(admin, "GET", "/migration?format=json").body;
+    std::string a = fingerprint_of("team-a-token"), b = fingerprint_of("team-b-token");
+    EXPECT_NE(json.find(R"("rule":"explo-update-user-group")"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("fingerprint":")" + a + R"(","calls":3)"), std::string::npos) << json;
+    EXPECT_NE(json.find(R"("fingerprint":")" + b + R"(","calls":1)"), std::string::npos) << json;
+    EXPECT_EQ(json.find("mintlify"), std::string::npos) << json;
+    EXPECT_EQ(json.find("team-a-token"), std::string::npos) << "never the credential itself";
+
+    // The page as a person sees it: rendered by headless Chromium (Debian's), DOM and screenshot.
+    if (run_shell("command -v chromium").exit_code != 0) GTEST_FAIL() << "chromium is not installed";
+    fs::path profile = temp_path("chromium");
+    fs::path shot = temp_path("migration") += ".png";
+    std::string chromium = "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+                           "--disable-background-networking --disable-component-update --disable-sync "
+                           "--user-data-dir=" +
+                           profile.string();
+    std::string url = "http://127.0.0.1:" + std::to_string(admin) + "/migration";
+    auto dom = run_shell(chromium + " --dump-dom " + url);
+    EXPECT_NE(dom.output.find(a), std::string::npos) << dom.output;
+    EXPECT_NE(dom.output.find(b), std::string::npos) << dom.output;
+    EXPECT_NE(dom.output.find("explo-update-user-group"), std::string::npos) << dom.output;
+    EXPECT_EQ(dom.output.find("team-a-token"), std::string::npos);
+    auto png = run_shell(chromium + " --window-size=1200,800 --screenshot=" + shot.string() + " " + url);
+    EXPECT_TRUE(fs::exists(shot) && fs::file_size(shot) > 1000) << png.output;
+    std::cout << "migration page screenshot: " << shot.string() << "\n";
+    fs::remove_all(profile);
+}
+
+TEST(Observe, ReadinessGoesFalseFirstOnDrain) {
+    backend be;
+    shim gate(be.port, {"--admin", "127.0.0.1:0"});
+    unsigned short admin = gate.admin_port;
+    ASSERT_NE(admin, 0);
+    EXPECT_EQ(request(admin, "GET", "/readyz").status, 200u);
+    raw_client busy(gate.port);
+    busy.send("GET /slow?ms=1500 HTTP/1.1\r\nHost: x\r\n\r\n");
+    // Wait (bounded) until the slow request is in flight at the backend.
+    bool arrived = false;
+    for (int i = 0; i < 200 && !arrived; ++i) {
+        auto stats = request(be.port, "GET", "/stats").body;
+        arrived = std::stol(stats.substr(stats.find("\"requests\":") + 11)) >= 2 + i;
+    }
+    ASSERT_TRUE(arrived);
+    gate.proc.signal(SIGTERM);
+    ASSERT_TRUE(gate.proc.wait_for_line("draining"));
+    EXPECT_EQ(request(admin, "GET", "/readyz").status, 503u);  // not ready while draining
+    EXPECT_EQ(busy.read_response().status, 200u);             // and the request in flight finishes
+    EXPECT_EQ(gate.proc.wait_exit(std::chrono::seconds(10)), 0);
 }
 
 }  // namespace

@@ -153,8 +153,10 @@ TEST(Migration, HtmlTablePerRouteWithDaysAndEscaping) {
     EXPECT_NE(html.find(credential_fingerprint("tok-a")), std::string::npos);
     EXPECT_NE(html.find(credential_fingerprint("tok-b")), std::string::npos);
     EXPECT_EQ(html.find("tok-a"), std::string::npos);
-    // 14 day columns per table, ending today.
-    EXPECT_EQ(count(html, "<th class=\"day\" title="), 2u * html_days);
+    // 14 day columns per table, ending today, after an "earlier" one.
+    EXPECT_EQ(count(html, "<th class=\"day\" title="), 2u * (html_days + 1));
+    EXPECT_NE(html.find("<th class=\"day\" title=\"before 2026-11-10\">earlier</th>"),
+              std::string::npos);
     EXPECT_NE(html.find("title=\"2026-11-23\">11-23</th></tr>"), std::string::npos);
     EXPECT_NE(html.find("title=\"2026-11-10\">11-10</th>"), std::string::npos);
     EXPECT_EQ(html.find("title=\"2026-11-09\""), std::string::npos);
