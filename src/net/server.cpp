@@ -246,6 +246,7 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
     metrics_snapshot m;
     migration_snapshot mig;
     for (auto& w : workers_) {
+        if (w->ioc.stopped()) continue;  // drained: nobody would run the copy task
         auto part = co_await net::co_spawn(
             w->ioc,
             [&w = *w]() -> net::awaitable<std::tuple<worker_metrics, pool_metrics, migration_snapshot>> {
@@ -263,7 +264,7 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
     m.process.rule_reloads = rule_reloads_.load();
     m.process.rule_reload_failures = rule_reload_failures_.load();
     m.process.rules_loaded = rules_loaded_.load();
-    m.process.ready = !draining_.load();
+    m.process.ready = !draining_.load() && rules_loaded_.load() > 0;  // as /readyz, less the probe
     m.version = SHIMGATE_VERSION;
     m.simdjson_kernel = ondemand_kernel;
     co_return std::pair{std::move(m), std::move(mig)};

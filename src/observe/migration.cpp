@@ -105,7 +105,8 @@ p.summary{font-size:1.05em}
 table{border-collapse:collapse;margin-bottom:.5em}
 th,td{border:1px solid #d8d8d8;padding:.3em .55em;text-align:right;white-space:nowrap}
 th{background:#f3f3f3;font-weight:600}
-th.day{font-weight:normal;font-size:.85em}
+th.day{font-weight:normal;font-size:.8em;padding:.3em .3em}
+td.n,td.z{padding:.3em .35em;font-size:.9em}
 td.fp,th.fp{text-align:left;font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
 td.total{font-weight:600}
 td.z{color:#c4c4c4}
