@@ -33,7 +33,9 @@ bool is_digit(char c) {
 bool is_token(std::string_view s) {
     if (s.empty()) return false;
     for (char c : s)
-        if (!is_alpha(c) && !is_digit(c) && std::strchr("!#$%&'*+-.^_`|~", c) == nullptr)
+        // (strchr also finds the terminating NUL: c == '\0' must not pass as a token character)
+        if (!is_alpha(c) && !is_digit(c) &&
+            (c == '\0' || std::strchr("!#$%&'*+-.^_`|~", c) == nullptr))
             return false;
     return true;
 }
@@ -56,7 +58,8 @@ bool is_label(std::string_view s) {
 
 // RFC 3986 pchar, except '%' which normalize_path checks.
 bool is_pchar(char c) {
-    return is_alpha(c) || is_digit(c) || std::strchr("-._~!$&'()*+,;=:@%", c) != nullptr;
+    return is_alpha(c) || is_digit(c) ||
+           (c != '\0' && std::strchr("-._~!$&'()*+,;=:@%", c) != nullptr);
 }
 
 bool iequal(std::string_view a, std::string_view b) {
@@ -222,6 +225,21 @@ class rule_reader {
         if (!rule_name_.empty()) error_ += "rule " + in_quotes(rule_name_) + ": ";
         if (!where.empty()) error_ += std::string(where) + ": ";
         error_ += problem;
+        // One line whatever the rule file holds: quoted keys and values may carry control
+        // characters (from JSON escapes); they are shown as \u00XX.
+        std::string clean;
+        for (const char ch : error_) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c < 0x20 || c == 0x7f) {
+                static constexpr char hex[] = "0123456789abcdef";
+                clean += "\\u00";
+                clean += hex[c >> 4];
+                clean += hex[c & 0xF];
+            } else {
+                clean += ch;
+            }
+        }
+        error_ = std::move(clean);
         return false;
     }
     bool wrong_type(std::string_view where, std::string_view expected, dom::element got) {

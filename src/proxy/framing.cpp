@@ -175,6 +175,10 @@ head_verdict check_request_framing(const http::request_header<>& h) noexcept {
         std::string_view scheme = target.substr(0, scheme_end);
         if (!iequals(scheme, "http") && !iequals(scheme, "https"))
             return bad("invalid request target");
+        // The authority replaces Host (RFC 9112 §3.2.2): the same syntax, no userinfo.
+        std::string_view rest = target.substr(scheme_end + 3);
+        if (!valid_host(rest.substr(0, rest.find_first_of("/?"))))
+            return bad("invalid authority in request target");
     }
     return {};
 }

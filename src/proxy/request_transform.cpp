@@ -191,6 +191,13 @@ class body_splicer {
         ctx_.views.clear();
         ctx_.flags.assign(r_.fields.size() + r_.path_params.size(), 0);
 
+        // On-Demand checks only the structure it walks (a ':' where ',' belongs after a skipped
+        // value got through, found by fuzz_request_transform), so the whole body is checked too.
+        // Its verdict is used after the member pass, whose messages name the field.
+        const json_value_check whole = check_json_value(body);
+        if (whole.ok && whole.kind != json_kind::object)
+            return bad_request("body must be a JSON object");
+
         ondemand::document doc;
         if (auto err = ctx_.parser.iterate(pad_in_place(body)).get(doc)) return malformed(err);
         ondemand::object obj;
@@ -217,6 +224,7 @@ class body_splicer {
         if (doc.current_location().get(rest) == simdjson::SUCCESS) {
             return bad_request("malformed JSON: trailing content after the object");
         }
+        if (!whole.ok) return bad_request("malformed JSON: " + std::string(whole.problem));
         if (auto dup = find_duplicate(ctx_.keys))
             return bad_request("duplicate key " + in_quotes(*dup));
 

@@ -59,6 +59,9 @@ bool walk_source(const response_rule& rr, ondemand::value& v, json_context& ctx)
 bool collect(const response_rule& rr, std::string& body, json_context& ctx) {
     ctx.keys.clear();
     ctx.views.assign(rr.copy.size() + rr.keys.size(), std::string_view());
+    // The whole answer first: On-Demand does not check what it skips between members.
+    const json_value_check whole = check_json_value(body);
+    if (!whole.ok || whole.kind != json_kind::object) return false;
     ondemand::document doc;
     if (ctx.parser.iterate(pad_in_place(body)).get(doc)) return false;
     ondemand::object root;
@@ -122,6 +125,8 @@ client_answer rewrite_success(const rule& r, unsigned status, std::string& body,
 // The upstream's own words from a 4xx body: its "error" string (the Customer API's envelope), else
 // a problem document's "detail"; nullopt if the body is not a valid JSON object carrying either.
 std::optional<std::string_view> upstream_error_text(std::string& body, json_context& ctx) {
+    const json_value_check whole = check_json_value(body);
+    if (!whole.ok || whole.kind != json_kind::object) return std::nullopt;
     ondemand::document doc;
     if (ctx.parser.iterate(pad_in_place(body)).get(doc)) return std::nullopt;
     ondemand::object root;
