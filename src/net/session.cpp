@@ -92,6 +92,11 @@ flex_stream make_stream(tcp::socket socket, const tls_context_ptr& tls) {
 
 client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tls)
     : w_(w), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_)) {
+    // A cap on what one connection may hold unparsed: a head within its limits, or a chunk-size
+    // line / trailer (which Beast keeps until its CRLF) of reasonable size. Past it, 400.
+    buffer_.max_size(read_size + std::max<std::size_t>(w_.cfg.max_request_line +
+                                                           w_.cfg.max_header_bytes + 4,
+                                                       64 * 1024));
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
@@ -171,7 +176,8 @@ net::awaitable<bool> client_session::read_head() {
             co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
             co_return false;
         }
-        auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(read_size), use_tuple);
+        auto [ec, n] = co_await stream_.async_read_some(
+            buffer_.prepare(std::min(read_size, buffer_.max_size() - buffer_.size())), use_tuple);
         if (ec) {
             // EOF, reset, or the deadline (the stream closes itself then: nothing can be sent).
             idle_ = false;

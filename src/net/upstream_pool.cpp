@@ -30,6 +30,8 @@ upstream_pool::~upstream_pool() {
 namespace {
 // Beast reads at most the buffer's free capacity at a time: give streamed answers room.
 constexpr std::size_t read_reserve = 64 * 1024;
+// What an answer may hold unparsed: a head, or a chunk-size line / trailer. Past it, 502.
+constexpr std::size_t read_limit = 256 * 1024;
 
 // A pooled connection is usable if reading would block: nothing (no EOF, no stray bytes) arrived
 // while it idled.
@@ -74,11 +76,13 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
         plain.expires_never();
         ++stats_.connects;
         auto c = std::make_unique<upstream_connection>(flex_stream(std::move(plain)));
-        c->buffer.reserve(read_reserve);
+        c->buffer.max_size(read_limit);
+    c->buffer.reserve(read_reserve);
         co_return c;
     }
     // The TLS handshake runs under what is left of the connect deadline.
     auto c = std::make_unique<upstream_connection>(flex_stream(std::move(plain), *tls_));
+    c->buffer.max_size(read_limit);
     c->buffer.reserve(read_reserve);
     SSL* ssl = c->stream.tls()->native_handle();
     prepare_upstream_ssl(ssl, host_);

@@ -48,7 +48,10 @@ bool valid_host(std::string_view v) {
     if (v.empty()) return false;
     return std::all_of(v.begin(), v.end(), [](char ch) {
         auto c = static_cast<unsigned char>(ch);
-        return c > 0x20 && c < 0x7f && c != '/' && c != '@' && c != '?' && c != '#' && c != '\\';
+        // RFC 3986 host characters (reg-name, IP literal brackets) and ':' for the port.
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               std::string_view("-._~!$&'()*+,;=:[]%").find(static_cast<char>(c)) !=
+                   std::string_view::npos;
     });
 }
 
