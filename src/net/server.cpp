@@ -102,6 +102,10 @@ int server::run() {
     std::signal(SIGPIPE, SIG_IGN);
     net::io_context main_ioc(1);
     boost::system::error_code ec;
+    // Signals are caught before "listening" is announced: a SIGHUP or SIGTERM sent as soon as the
+    // line appears must be handled, not kill the process by its default action.
+    net::signal_set signals(main_ioc, SIGINT, SIGTERM, SIGHUP);
+    signals.add(SIGUSR1);
 
     tcp::resolver resolver(main_ioc);
     auto up = resolver.resolve(cfg_.upstream.host, std::to_string(cfg_.upstream.port), ec);
@@ -152,8 +156,6 @@ int server::run() {
         });
     }
 
-    net::signal_set signals(main_ioc, SIGINT, SIGTERM, SIGHUP);
-    signals.add(SIGUSR1);
     net::steady_timer drain_deadline(main_ioc);
     std::function<void(boost::system::error_code, int)> on_signal =
         [&](boost::system::error_code sec, int sig) {
@@ -249,7 +251,8 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
         if (w->ioc.stopped()) continue;  // drained: nobody would run the copy task
         auto part = co_await net::co_spawn(
             w->ioc,
-            [&w = *w]() -> net::awaitable<std::tuple<worker_metrics, pool_metrics, migration_snapshot>> {
+            [&w = *w]()
+                -> net::awaitable<std::tuple<worker_metrics, pool_metrics, migration_snapshot>> {
                 const pool_stats& ps = w.pool.stats();
                 pool_metrics pm{w.pool.idle_count(), ps.connects,      ps.connect_failures,
                                 ps.reuses,           ps.stale_dropped, ps.tls_resumed};

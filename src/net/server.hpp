@@ -2,9 +2,9 @@
 // The process: one worker (io_context + thread + SO_REUSEPORT acceptor) per --threads, and the
 // main thread handling signals: SIGHUP reloads the rules and the certificate, SIGUSR1 reopens the
 // access log, SIGTERM/SIGINT drain and stop.
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>

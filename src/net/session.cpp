@@ -1,5 +1,6 @@
 #include "net/session.hpp"
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
@@ -9,7 +10,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <algorithm>
 #include <charconv>
 
 #include "proxy/auth.hpp"
@@ -63,14 +63,21 @@ std::string_view absolute_authority(std::string_view target) {
 // The refusal family of a status the shim answers itself (where the call site did not say).
 refusal_reason reason_for(unsigned status) {
     switch (status) {
-        case 401: return refusal_reason::auth;
-        case 413: return refusal_reason::size;
+        case 401:
+            return refusal_reason::auth;
+        case 413:
+            return refusal_reason::size;
         case 414:
-        case 431: return refusal_reason::head_too_large;
-        case 415: return refusal_reason::content_type;
-        case 502: return refusal_reason::upstream_error;
-        case 504: return refusal_reason::upstream_timeout;
-        default: return refusal_reason::framing;
+        case 431:
+            return refusal_reason::head_too_large;
+        case 415:
+            return refusal_reason::content_type;
+        case 502:
+            return refusal_reason::upstream_error;
+        case 504:
+            return refusal_reason::upstream_timeout;
+        default:
+            return refusal_reason::framing;
     }
 }
 
@@ -94,9 +101,9 @@ client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tl
     : w_(w), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_)) {
     // A cap on what one connection may hold unparsed: a head within its limits, or a chunk-size
     // line / trailer (which Beast keeps until its CRLF) of reasonable size. Past it, 400.
-    buffer_.max_size(read_size + std::max<std::size_t>(w_.cfg.max_request_line +
-                                                           w_.cfg.max_header_bytes + 4,
-                                                       64 * 1024));
+    buffer_.max_size(
+        read_size +
+        std::max<std::size_t>(w_.cfg.max_request_line + w_.cfg.max_header_bytes + 4, 64 * 1024));
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
@@ -253,6 +260,7 @@ net::awaitable<client_session::next> client_session::handle_request() {
                                   false);
     }
     rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
+    rq_.rules = rules;              // (until it is counted and logged, after it was answered)
     if (rules) {
         path_match match = match_route(*rules, req.method_string(), *path);
         if (!match.candidates.empty()) {
@@ -312,8 +320,8 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
                       absolute_authority(req.target())};
     std::array<std::string_view, 1> drop{request_id_field};
     std::array<header_pair, 1> add{header_pair{request_id_field, rq_.request_id}};
-    write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body, drop,
-                        add);
+    write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body,
+                        drop, add);
     if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
         co_return co_await refuse(nullptr, error_style::problem, st,
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
@@ -471,7 +479,8 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
                                         why.message.find("duplicate") != std::string::npos
                                     ? refusal_reason::bad_json
                                     : refusal_reason::type;
-        co_return co_await refuse(r, r->errors, why.status, why.message, client_keep_alive(), reason);
+        co_return co_await refuse(r, r->errors, why.status, why.message, client_keep_alive(),
+                                  reason);
     }
 
     std::string target = cfg.upstream.prefix + call->target;
@@ -803,7 +812,8 @@ void client_session::finish_request() {
     rec.bytes_in = rq_.bytes_in;
     rec.bytes_out = rq_.bytes_out;
     rec.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - rq_.start);
-    rec.upstream_duration = std::chrono::duration_cast<std::chrono::microseconds>(rq_.upstream_time);
+    rec.upstream_duration =
+        std::chrono::duration_cast<std::chrono::microseconds>(rq_.upstream_time);
     rec.request_id = rq_.request_id;
     append_access_record(w_.access_lines, rec);
     if (w_.access_lines.size() >= access_batch_bytes) w_.access->submit(w_.access_lines);

@@ -104,8 +104,9 @@ class client_session {
     // What is known about the request in flight, for metrics and the access log.
     struct request_state {
         std::chrono::steady_clock::time_point start;  // head complete
-        const rule* r = nullptr;                      // translated route, null for pass-through
-        unsigned status = 0;                          // answered with; 0 = nothing sent yet
+        rule_set_ptr rules;       // keeps `r` alive until the request is counted, across reloads
+        const rule* r = nullptr;  // translated route, null for pass-through
+        unsigned status = 0;      // answered with; 0 = nothing sent yet
         unsigned upstream_status = 0;
         std::uint64_t bytes_in = 0, bytes_out = 0;
         std::chrono::steady_clock::time_point upstream_start;

@@ -77,7 +77,7 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
         ++stats_.connects;
         auto c = std::make_unique<upstream_connection>(flex_stream(std::move(plain)));
         c->buffer.max_size(read_limit);
-    c->buffer.reserve(read_reserve);
+        c->buffer.reserve(read_reserve);
         co_return c;
     }
     // The TLS handshake runs under what is left of the connect deadline.

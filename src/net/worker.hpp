@@ -50,8 +50,8 @@ struct worker {
     worker_metrics metrics;
     migration_tracker migration;
     std::mt19937_64 ids{std::random_device{}()};  // request ids
-    access_log* access = nullptr;                  // process-wide writer, null: no access log
-    std::string access_lines;                      // lines not yet handed to the writer
+    access_log* access = nullptr;                 // process-wide writer, null: no access log
+    std::string access_lines;                     // lines not yet handed to the writer
 };
 
 }  // namespace shimgate

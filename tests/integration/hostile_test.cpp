@@ -178,38 +178,55 @@ TEST_F(Hostile, SmugglingVariantsAreRefusedWith400AndCloseAndNeverForwarded) {
     };
     std::vector<attempt> attempts{
         // CL.TE / TE.CL in both orders, and with a Content-Length that covers the smuggled part
-        {"CL.TE", "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n"
-                  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nG"},
-        {"TE.CL", "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                  "Content-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n"},
-        {"TE.CL with CL 0", "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                            "Content-Length: 0\r\n\r\n" + smuggled},
+        {"CL.TE",
+         "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nG"},
+        {"TE.CL",
+         "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         "Content-Length: 3\r\n\r\n8\r\nSMUGGLED\r\n0\r\n\r\n"},
+        {"TE.CL with CL 0",
+         "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+         "Content-Length: 0\r\n\r\n" +
+             smuggled},
         // TE.TE: one spelling of Transfer-Encoding each side may read differently
-        {"obs-fold TE as first field", "POST /upload HTTP/1.1\r\n Transfer-Encoding: chunked\r\n"
-                                       "Host: x\r\nContent-Length: 4\r\n\r\n" + smuggled},
-        {"obs-fold TE after Host", "POST /upload HTTP/1.1\r\nHost: x\r\n Transfer-Encoding: "
-                                   "chunked\r\nContent-Length: 4\r\n\r\n" + smuggled},
-        {"TE folded value", "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked"
-                            "\r\n\r\n" + smuggled},
-        {"space before colon", "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : "
-                               "chunked\r\nContent-Length: 4\r\n\r\n" + smuggled},
-        {"tab before colon", "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding\t: "
-                             "chunked\r\n\r\n" + smuggled},
+        {"obs-fold TE as first field",
+         "POST /upload HTTP/1.1\r\n Transfer-Encoding: chunked\r\n"
+         "Host: x\r\nContent-Length: 4\r\n\r\n" +
+             smuggled},
+        {"obs-fold TE after Host",
+         "POST /upload HTTP/1.1\r\nHost: x\r\n Transfer-Encoding: "
+         "chunked\r\nContent-Length: 4\r\n\r\n" +
+             smuggled},
+        {"TE folded value",
+         "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n chunked"
+         "\r\n\r\n" +
+             smuggled},
+        {"space before colon",
+         "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : "
+         "chunked\r\nContent-Length: 4\r\n\r\n" +
+             smuggled},
+        {"tab before colon",
+         "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding\t: "
+         "chunked\r\n\r\n" +
+             smuggled},
         {"VT after value", upload_head("Transfer-Encoding: chunked\x0b") + smuggled},
-        {"FF before value", upload_head("Transfer-Encoding:\x0c" "chunked") + smuggled},
+        {"FF before value", upload_head("Transfer-Encoding:\x0c"
+                                        "chunked") +
+                                smuggled},
         {"quoted", upload_head("Transfer-Encoding: \"chunked\"") + smuggled},
-        {"duplicated header", upload_head("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked")
-                                  + smuggled},
+        {"duplicated header",
+         upload_head("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked") + smuggled},
         {"chunked then identity", upload_head("Transfer-Encoding: chunked\r\nTransfer-Encoding: "
-                                              "identity") + smuggled},
+                                              "identity") +
+                                      smuggled},
         {"identity", upload_head("Transfer-Encoding: identity") + smuggled},
         {"gzip, chunked", upload_head("Transfer-Encoding: gzip, chunked") + smuggled},
         {"chunked, identity", upload_head("Transfer-Encoding: chunked, identity") + smuggled},
         {"xchunked", upload_head("Transfer-Encoding: xchunked") + smuggled},
         {"chunked with parameter", upload_head("Transfer-Encoding: chunked;q=1") + smuggled},
         {"empty TE", upload_head("Transfer-Encoding:") + smuggled},
-        {"TE in HTTP/1.0", "POST /upload HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                           + smuggled},
+        {"TE in HTTP/1.0",
+         "POST /upload HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + smuggled},
         // Content-Length spellings two parsers could read two ways
         {"CL +4", upload_head("Content-Length: +4") + "abcd"},
         {"CL -1", upload_head("Content-Length: -1") + "abcd"},
@@ -257,7 +274,8 @@ TEST_F(Hostile, LegitimateTransferEncodingSpellingsAreAcceptedAsChunked) {
           "Transfer-Encoding: \t chunked\t "}) {
         std::size_t before = s.up.requests().size();
         raw_client c(s.gate.port);
-        c.send(upload_head(te_line) + "5\r\nhello\r\n0\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+        c.send(upload_head(te_line) +
+               "5\r\nhello\r\n0\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n");
         auto first = c.read_response();
         auto second = c.read_response();
         EXPECT_EQ(first.status, 200u) << te_line;
@@ -294,9 +312,8 @@ TEST_F(Hostile, ChunkSizeTricksAreRefusedAndNothingCompleteReachesTheUpstream) {
         {"NUL in size", "5\0\r\nhello\r\n0\r\n\r\n"s},
     };
     for (const auto& a : attempts) {
-        auto o = send_once(s.gate.port,
-                          upload_head("Transfer-Encoding: chunked") + a.body +
-                              "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto o = send_once(s.gate.port, upload_head("Transfer-Encoding: chunked") + a.body +
+                                            "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
         // The overflowing size may be refused as a bad chunk (400) or as a body over the
         // limit (413): both end the connection before anything is forwarded whole.
         if (a.name == "overflowing size" || a.name == "64-bit wrap to 5") {
@@ -339,7 +356,8 @@ TEST_F(Hostile, RequestTargetTricks) {
          {"GET /a\0b HTTP/1.1\r\nHost: x\r\n\r\n"s, "GET /a\x01 HTTP/1.1\r\nHost: x\r\n\r\n"s,
           "GET /a\x7f HTTP/1.1\r\nHost: x\r\n\r\n"s, "GET * HTTP/1.1\r\nHost: x\r\n\r\n"s,
           "POST * HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"s,
-          "GET evil/x HTTP/1.1\r\nHost: x\r\n\r\n"s, "GET ftp://evil/x HTTP/1.1\r\nHost: x\r\n\r\n"s,
+          "GET evil/x HTTP/1.1\r\nHost: x\r\n\r\n"s,
+          "GET ftp://evil/x HTTP/1.1\r\nHost: x\r\n\r\n"s,
           "GET http:///x HTTP/1.1\r\nHost: x\r\n\r\n"s}) {
         auto o = send_once(s.gate.port, bytes);
         EXPECT_EQ(o.status, 400u) << bytes;
@@ -356,11 +374,11 @@ TEST_F(Hostile, RequestTargetTricks) {
     // Absolute-form to another host: forwarded in origin form to the configured upstream only,
     // with the upstream's own Host.
     const std::string up_host = "127.0.0.1:" + std::to_string(s.up.port());
-    for (auto [target, origin] : std::vector<std::pair<std::string, std::string>>{
-             {"http://evil/", "/"},
-             {"http://evil", "/"},
-             {"HTTP://EVIL:8080/x/y?z=1", "/x/y?z=1"},
-             {"https://evil?q", "/?q"}}) {
+    for (auto [target, origin] :
+         std::vector<std::pair<std::string, std::string>>{{"http://evil/", "/"},
+                                                          {"http://evil", "/"},
+                                                          {"HTTP://EVIL:8080/x/y?z=1", "/x/y?z=1"},
+                                                          {"https://evil?q", "/?q"}}) {
         std::size_t before = s.up.requests().size();
         auto r = request(s.gate.port, "GET", target, {}, "X-Forwarded-Host: attacker\r\n");
         EXPECT_EQ(r.status, 200u) << target;
@@ -376,19 +394,21 @@ TEST_F(Hostile, RequestTargetTricks) {
     std::size_t before = s.up.requests().size();
     for (const std::string target :
          {"http://evil/api/user", "http://evil/x/../api/user", "HTTP://evil/api//user"}) {
-        auto r = request(s.gate.port, "PUT", target, seed_body, "Content-Type: application/json\r\n");
+        auto r =
+            request(s.gate.port, "PUT", target, seed_body, "Content-Type: application/json\r\n");
         EXPECT_EQ(r.status, 401u) << target;
     }
     EXPECT_EQ(s.up.requests().size(), before);
 }
 
-// Regression (found by this suite, fixed): the authority of an absolute-form target is copied into X-Forwarded-Host without any of
-// the checks a Host value gets (valid_host): userinfo ("user:pass@evil", credentials then reach
-// the upstream and its logs), '\\', '"', '<', '>' all reach the upstream. RFC 9110 §4.2.4: a
-// recipient SHOULD treat userinfo as an error. Suggested fix: in check_request_framing, for
-// absolute-form, extract the authority (as session.cpp absolute_authority does) and refuse it with
-// 400 unless valid_host() holds, and tighten valid_host to RFC 3986 uri-host characters
-// (unreserved / pct-encoded / sub-delims, '[', ']', ':'), which also refuses '"', '<', '>', '{',
+// Regression (found by this suite, fixed): the authority of an absolute-form target is copied into
+// X-Forwarded-Host without any of the checks a Host value gets (valid_host): userinfo
+// ("user:pass@evil", credentials then reach the upstream and its logs), '\\', '"', '<', '>' all
+// reach the upstream. RFC 9110 §4.2.4: a recipient SHOULD treat userinfo as an error. Suggested
+// fix: in check_request_framing, for absolute-form, extract the authority (as session.cpp
+// absolute_authority does) and refuse it with 400 unless valid_host() holds, and tighten valid_host
+// to RFC 3986 uri-host characters (unreserved / pct-encoded / sub-delims, '[', ']', ':'), which
+// also refuses '"', '<', '>', '{',
 // '}', '|', '^' and '`' in Host itself (accepted today).
 TEST_F(Hostile, AbsoluteFormAuthorityIsValidatedLikeHost) {
     recorded s;
@@ -411,12 +431,12 @@ TEST_F(Hostile, AbsoluteFormAuthorityIsValidatedLikeHost) {
                       << header_of(r, "X-Forwarded-Host").value_or("(none)");
 }
 
-// Regression (found by this suite, fixed): chunk headers, chunk extensions and trailers are buffered without any limit. Beast keeps
-// every byte of an unfinished chunk-size line or trailer section in the session's flat_buffer
-// (unbounded max_size) until it sees CRLF, and a body read only has the per-read --idle-timeout,
-// so one client sending "5;" followed by endless bytes grows the shim's memory by as much as it
-// sends (300 MiB sent -> VmRSS 307 MiB, measured) until the OOM killer ends every connection.
-// Reproducer:
+// Regression (found by this suite, fixed): chunk headers, chunk extensions and trailers are
+// buffered without any limit. Beast keeps every byte of an unfinished chunk-size line or trailer
+// section in the session's flat_buffer (unbounded max_size) until it sees CRLF, and a body read
+// only has the per-read --idle-timeout, so one client sending "5;" followed by endless bytes grows
+// the shim's memory by as much as it sends (300 MiB sent -> VmRSS 307 MiB, measured) until the OOM
+// killer ends every connection. Reproducer:
 //   (printf 'POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;';
 //    head -c 300000000 /dev/zero | tr '\0' a) | nc 127.0.0.1 8080   # watch VmRSS
 // Suggested fix: bound client_session::buffer_: construct it as flat_buffer(limit) with limit =
@@ -454,8 +474,10 @@ TEST_F(Hostile, EndlessChunkHeadersAndTrailersAreNotBuffered) {
         bool answered = false;
         while (sent < (32u << 20) && clock_type::now() - start < 10s && !answered) {
             auto n = ::send(c.fd, block.data(), block.size(), MSG_NOSIGNAL);
-            if (n > 0) sent += static_cast<std::uint64_t>(n);
-            else if (errno != EAGAIN && errno != EWOULDBLOCK) answered = true;  // reset / EPIPE
+            if (n > 0)
+                sent += static_cast<std::uint64_t>(n);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK)
+                answered = true;  // reset / EPIPE
             pollfd p{c.fd, static_cast<short>(n > 0 ? POLLIN : POLLIN | POLLOUT), 0};
             if (::poll(&p, 1, n > 0 ? 0 : 100) > 0 && (p.revents & (POLLIN | POLLHUP | POLLERR)))
                 answered = true;
@@ -477,11 +499,11 @@ TEST_F(Hostile, EndlessChunkHeadersAndTrailersAreNotBuffered) {
     }
 }
 
-// Regression (found by this suite, fixed): the same unbounded buffering on the upstream side: an answer whose chunk-size line never
-// ends ("5;" and then endless bytes) is buffered whole in upstream_connection::buffer, each read
-// bounded only by --upstream-timeout (30 s by default; a loopback upstream sends gigabytes in
-// that time), so a broken or hostile upstream grows the shim by what it sends (48 MiB sent ->
-// VmRSS +49 MiB, then a 504 when the timeout ends the read).
+// Regression (found by this suite, fixed): the same unbounded buffering on the upstream side: an
+// answer whose chunk-size line never ends ("5;" and then endless bytes) is buffered whole in
+// upstream_connection::buffer, each read bounded only by --upstream-timeout (30 s by default; a
+// loopback upstream sends gigabytes in that time), so a broken or hostile upstream grows the shim
+// by what it sends (48 MiB sent -> VmRSS +49 MiB, then a 504 when the timeout ends the read).
 // Suggested fix: give the pool's flat_buffer a limit (e.g. 64 KiB + the response header limit);
 // the relay then fails with buffer_overflow and the client gets a 502 (nothing sent yet).
 TEST_F(Hostile, UpstreamEndlessChunkHeaderIsNotBuffered) {
@@ -549,11 +571,12 @@ TEST_F(Hostile, OverlongHeadsAreRefusedBeforeTheyEnd) {
     for (const auto& a : std::vector<attempt>{
              {"GET /" + std::string(9000, 'a'), 414},
              {"GET /x HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(17000, 'v'), 431},
-             {"GET /x HTTP/1.1\r\nHost: x\r\n" + [] {
-                  std::string f;
-                  for (int i = 0; i < 2000; ++i) f += "X-" + std::to_string(i) + ": v\r\n";
-                  return f;
-              }(),
+             {"GET /x HTTP/1.1\r\nHost: x\r\n" +
+                  [] {
+                      std::string f;
+                      for (int i = 0; i < 2000; ++i) f += "X-" + std::to_string(i) + ": v\r\n";
+                      return f;
+                  }(),
               431}}) {
         auto start = clock_type::now();
         raw_client c(s.gate.port);
@@ -574,8 +597,9 @@ TEST_F(Hostile, BytesAfterContentLengthZeroAreTheNextRequest) {
     {
         // A well-formed second request: two answers, two forwarded requests.
         raw_client c(s.gate.port);
-        c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
-               "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+        c.send(
+            "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
         EXPECT_EQ(c.read_response().status, 200u);
         EXPECT_EQ(c.read_response().status, 200u);
         auto reqs = s.up.requests();
@@ -595,7 +619,8 @@ TEST_F(Hostile, BytesAfterContentLengthZeroAreTheNextRequest) {
               "chunked\r\n\r\n0\r\n\r\n",
               400},
              {"body bytes as a head", "hello world\r\n\r\n", 400},
-             {"smuggled CONNECT", "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n", 405},
+             {"smuggled CONNECT", "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n",
+              405},
              {"smuggled oversized line", "GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n",
               414}}) {
         std::size_t before = s.up.requests().size();
@@ -613,9 +638,10 @@ TEST_F(Hostile, BytesAfterContentLengthZeroAreTheNextRequest) {
         // is not read as its body but as a (malformed) next request head.
         std::size_t before = s.up.requests().size();
         raw_client c(s.gate.port);
-        c.send("PUT /api/user HTTP/1.1\r\nHost: x\r\nAuthorization: Token demo-token\r\n"
-               "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n" +
-               seed_body + "\r\n\r\n");
+        c.send(
+            "PUT /api/user HTTP/1.1\r\nHost: x\r\nAuthorization: Token demo-token\r\n"
+            "Content-Type: application/json\r\nContent-Length: 0\r\n\r\n" +
+            seed_body + "\r\n\r\n");
         EXPECT_EQ(c.read_response().status, 400u);
         auto second = c.read_response();
         EXPECT_TRUE(second.status == 400u || second.status == 0u) << second.status;
@@ -700,8 +726,8 @@ TEST_F(Hostile, ClientThatNeverReadsALargeDownloadDoesNotGrowMemoryAndIsClosed) 
     std::cout << "shimgate VmRSS max while the client does not read: " << max_rss << " KiB\n";
     EXPECT_LT(max_rss, 64 * 1024) << "KiB";
     // The stalled write times out (--idle-timeout 1): the connection and its upstream go away.
-    EXPECT_TRUE(wait_until([&] { return metric(gate.admin_port, "shimgate_open_connections") == 0; },
-                           10s))
+    EXPECT_TRUE(
+        wait_until([&] { return metric(gate.admin_port, "shimgate_open_connections") == 0; }, 10s))
         << "the never-reading connection was not closed by the write timeout";
     EXPECT_TRUE(wait_until([&] { return fd_count(pid) <= fds_before + 1; }, 5s))
         << fd_count(pid) << " fds, " << fds_before << " before";
@@ -753,13 +779,18 @@ TEST_F(Hostile, TenThousandConnectionsOpenedAndDroppedLeaveNoTrace) {
                 }
                 ++opened;
                 switch ((b * batch + i) % 4) {
-                    case 0: break;  // connect and close
-                    case 1: c->send_all("GET /echo/partial HTTP/1.1\r\nHo"); break;  // half a head
-                    case 2:  // a whole request, then gone without reading (reset)
+                    case 0:
+                        break;  // connect and close
+                    case 1:
+                        c->send_all("GET /echo/partial HTTP/1.1\r\nHo");
+                        break;  // half a head
+                    case 2:     // a whole request, then gone without reading (reset)
                         c->send_all("GET /echo/gone HTTP/1.1\r\nHost: x\r\n\r\n");
                         c->reset_on_close();
                         break;
-                    case 3: c->reset_on_close(); break;  // connect and reset
+                    case 3:
+                        c->reset_on_close();
+                        break;  // connect and reset
                 }
                 conns.push_back(std::move(c));
             }
@@ -772,8 +803,8 @@ TEST_F(Hostile, TenThousandConnectionsOpenedAndDroppedLeaveNoTrace) {
     // fds the shim holds beyond its idle upstream pool (which keeps up to 256 connections per
     // worker for 30 s after a burst of forwarded requests: by design, not a leak).
     auto own_fds = [&] {
-        return fd_count(pid) -
-               static_cast<long>(metric(gate.admin_port, "shimgate_upstream_pool_idle_connections"));
+        return fd_count(pid) - static_cast<long>(metric(gate.admin_port,
+                                                        "shimgate_upstream_pool_idle_connections"));
     };
     const long own_before = own_fds();
     auto settled = [&] {
@@ -787,8 +818,8 @@ TEST_F(Hostile, TenThousandConnectionsOpenedAndDroppedLeaveNoTrace) {
     ASSERT_TRUE(churn(10000));
     settled();
     long rss_first = rss_kib(pid);
-    std::cout << "first round: shimgate VmRSS " << rss_before << " -> " << rss_first
-              << " KiB, fds " << fds_before << " -> " << fd_count(pid) << " (pool idle "
+    std::cout << "first round: shimgate VmRSS " << rss_before << " -> " << rss_first << " KiB, fds "
+              << fds_before << " -> " << fd_count(pid) << " (pool idle "
               << metric(gate.admin_port, "shimgate_upstream_pool_idle_connections") << ")\n";
     // Up to 500 connections are open together, those that sent a request each with a 16 KiB read
     // buffer and a 64 KiB relay buffer: the allocator keeps that high-water mark after they are
@@ -816,7 +847,8 @@ TEST_F(Hostile, ThousandPipelinedRequestsInOneWriteAreAnsweredInOrder) {
     backend up;
     shim gate(up.port);
     std::string all;
-    for (int i = 0; i < 1000; ++i) all += "GET /echo/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 1000; ++i)
+        all += "GET /echo/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
     raw_client c(gate.port);
     auto start = clock_type::now();
     c.send(all);  // ~36 KB: fits the socket buffers, so one blocking write cannot deadlock
@@ -884,9 +916,9 @@ TEST_F(Hostile, PipelinedFloodFromAClientThatNeverReadsIsBounded) {
     // the connection; it never buffers the flood.
     EXPECT_LT(written, 64ull << 20) << "the shim kept reading a client that never reads";
     EXPECT_LT(max_rss - rss_before, 32 * 1024) << "KiB of growth";
-    EXPECT_TRUE(cut || wait_until(
-                           [&] { return metric(gate.admin_port, "shimgate_open_connections") == 0; },
-                           10s))
+    EXPECT_TRUE(
+        cut ||
+        wait_until([&] { return metric(gate.admin_port, "shimgate_open_connections") == 0; }, 10s))
         << "the flooding connection was never closed";
     EXPECT_EQ(request(gate.port, "GET", "/echo/still-serving").status, 200u);
 }
@@ -896,7 +928,8 @@ TEST_F(Hostile, PipelinedFloodFromAClientThatNeverReadsIsBounded) {
 
 TEST_F(Hostile, BodiesCutShortAreNeverForwardedComplete) {
     recorded s;
-    const std::string auth = "Authorization: Token demo-token\r\nContent-Type: application/json\r\n";
+    const std::string auth =
+        "Authorization: Token demo-token\r\nContent-Type: application/json\r\n";
     struct attempt {
         std::string name, bytes;
         bool connects;  // whether the shim may open an upstream connection (streamed bodies)
@@ -909,10 +942,12 @@ TEST_F(Hostile, BodiesCutShortAreNeverForwardedComplete) {
                   std::string(70000, 'b'),
               true},
              {"pass-through chunked without its last chunk",
-              "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+              "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+              "chunked\r\n\r\n5\r\nhello\r\n",
               true},
              {"pass-through chunk cut inside its data",
-              "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nhello", true},
+              "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nhello",
+              true},
              {"Mintlify CL 100, 10 sent",
               "PUT /api/user HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: 100\r\n\r\n" +
                   seed_body.substr(0, 10),
@@ -920,11 +955,12 @@ TEST_F(Hostile, BodiesCutShortAreNeverForwardedComplete) {
              {"Explo chunked cut short",
               "POST /api/update_user_group/ HTTP/1.1\r\nHost: x\r\nExplo-Authorization: Token "
               "demo-token\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-              "a\r\n" + seed_body.substr(0, 10) + "\r\n",
+              "a\r\n" +
+                  seed_body.substr(0, 10) + "\r\n",
               false},
              {"StateSet CL whole minus one",
-              "PUT /v1/users/example_1 HTTP/1.1\r\nHost: x\r\n" + auth + "Content-Length: " +
-                  std::to_string(seed_body.size()) + "\r\n\r\n" +
+              "PUT /v1/users/example_1 HTTP/1.1\r\nHost: x\r\n" + auth +
+                  "Content-Length: " + std::to_string(seed_body.size()) + "\r\n\r\n" +
                   seed_body.substr(0, seed_body.size() - 1),
               false}}) {
         std::size_t connections_before = s.up.connections();

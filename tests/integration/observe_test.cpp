@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -73,9 +74,10 @@ TEST(Observe, AccessLogLinesAndRotation) {
     });
     fs::path log = temp_path("access") += ".log";
     shim gate(up.port(), {"--access-log", log.string()});
-    auto r = request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
-                     "Explo-Authorization: Token secret-token-value\r\nContent-Type: application/json\r\n"
-                     "X-Request-Id: req-1\r\n");
+    auto r = request(
+        gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
+        "Explo-Authorization: Token secret-token-value\r\nContent-Type: application/json\r\n"
+        "X-Request-Id: req-1\r\n");
     ASSERT_EQ(r.status, 200u);
     request(gate.port, "GET", "/pass?q=secret-query", {}, "X-Request-Id: req-2\r\n");
 
@@ -95,11 +97,13 @@ TEST(Observe, AccessLogLinesAndRotation) {
     ASSERT_EQ(old_lines.size(), 2u) << read_file(rotated);
     ASSERT_EQ(new_lines.size(), 1u) << read_file(log);
     const std::string& explo = old_lines[0];
-    for (const char* part : {R"("method":"POST")", R"("path":"/api/update_user_group/")",
-                             R"("rule":"explo-update-user-group")", R"("dialect":"explo")", R"("status":200)",
-                             R"("upstream_status":200)", R"("request_id":"req-1")", R"("peer":"127.0.0.1")"})
+    for (const char* part :
+         {R"("method":"POST")", R"("path":"/api/update_user_group/")",
+          R"("rule":"explo-update-user-group")", R"("dialect":"explo")", R"("status":200)",
+          R"("upstream_status":200)", R"("request_id":"req-1")", R"("peer":"127.0.0.1")"})
         EXPECT_NE(explo.find(part), std::string::npos) << part << " in " << explo;
-    EXPECT_EQ(explo.find("secret-token-value"), std::string::npos) << "credentials are never logged";
+    EXPECT_EQ(explo.find("secret-token-value"), std::string::npos)
+        << "credentials are never logged";
     EXPECT_EQ(explo.find("user_group_id"), std::string::npos) << "bodies are never logged";
     EXPECT_NE(old_lines[1].find(R"("path":"/pass")"), std::string::npos) << old_lines[1];
     EXPECT_EQ(old_lines[1].find("secret-query"), std::string::npos);
@@ -134,7 +138,8 @@ std::map<std::string, double> parse_metrics(const std::string& text) {
 }
 
 std::string fingerprint_of(const std::string& token) {
-    auto r = run_shell("printf '%s' 'shimgate-credential-v1:" + token + "' | sha256sum | cut -c1-16");
+    auto r =
+        run_shell("printf '%s' 'shimgate-credential-v1:" + token + "' | sha256sum | cut -c1-16");
     return r.output.substr(0, 16);
 }
 
@@ -149,16 +154,28 @@ TEST(Observe, MetricsMoveWithEachKindOfRequestAndParse) {
     EXPECT_EQ(before["shimgate_ready{}"], 1.0);
     EXPECT_EQ(before["shimgate_rules_loaded{}"], 4.0);
 
-    const std::string explo = "Explo-Authorization: Token demo-token\r\nContent-Type: application/json\r\n";
+    const std::string explo =
+        "Explo-Authorization: Token demo-token\r\nContent-Type: application/json\r\n";
     const std::string json = "Content-Type: application/json\r\n";
-    EXPECT_EQ(request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"a"})", explo).status, 200u);
-    EXPECT_EQ(request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"b"})", explo).status, 200u);
-    EXPECT_EQ(request(gate.port, "PUT", "/api/user", "{", "Authorization: Token t\r\n" + json).status, 400u);
-    EXPECT_EQ(request(gate.port, "PUT", "/api/user", R"({"user_group_id":1})", "Authorization: Token t\r\n" + json)
+    EXPECT_EQ(
+        request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"a"})", explo)
+            .status,
+        200u);
+    EXPECT_EQ(
+        request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"b"})", explo)
+            .status,
+        200u);
+    EXPECT_EQ(
+        request(gate.port, "PUT", "/api/user", "{", "Authorization: Token t\r\n" + json).status,
+        400u);
+    EXPECT_EQ(request(gate.port, "PUT", "/api/user", R"({"user_group_id":1})",
+                      "Authorization: Token t\r\n" + json)
                   .status,
               400u);
-    EXPECT_EQ(request(gate.port, "PUT", "/api/user", R"({"user_group_id":"a"})", json).status, 401u);
-    EXPECT_EQ(request(gate.port, "PUT", "/api/user", "x", "Authorization: Token t\r\nContent-Type: text/plain\r\n")
+    EXPECT_EQ(request(gate.port, "PUT", "/api/user", R"({"user_group_id":"a"})", json).status,
+              401u);
+    EXPECT_EQ(request(gate.port, "PUT", "/api/user", "x",
+                      "Authorization: Token t\r\nContent-Type: text/plain\r\n")
                   .status,
               415u);
     EXPECT_EQ(request(gate.port, "GET", "/echo/pass").status, 200u);
@@ -169,9 +186,15 @@ TEST(Observe, MetricsMoveWithEachKindOfRequestAndParse) {
     }
     auto after = scrape();
     auto delta = [&](const std::string& key) { return after[key] - before[key]; };
-    EXPECT_EQ(delta("shimgate_requests_total{dialect=explo,rule=explo-update-user-group,status=200}"), 2.0);
-    EXPECT_EQ(delta("shimgate_requests_total{dialect=mintlify,rule=mintlify-update-user,status=400}"), 2.0);
-    EXPECT_EQ(delta("shimgate_requests_total{dialect=mintlify,rule=mintlify-update-user,status=401}"), 1.0);
+    EXPECT_EQ(
+        delta("shimgate_requests_total{dialect=explo,rule=explo-update-user-group,status=200}"),
+        2.0);
+    EXPECT_EQ(
+        delta("shimgate_requests_total{dialect=mintlify,rule=mintlify-update-user,status=400}"),
+        2.0);
+    EXPECT_EQ(
+        delta("shimgate_requests_total{dialect=mintlify,rule=mintlify-update-user,status=401}"),
+        1.0);
     EXPECT_EQ(delta("shimgate_requests_total{dialect=,rule=pass-through,status=200}"), 1.0);
     EXPECT_EQ(delta("shimgate_refusals_total{reason=bad_json}"), 1.0);
     EXPECT_EQ(delta("shimgate_refusals_total{reason=type}"), 1.0);
@@ -198,9 +221,10 @@ TEST(Observe, MigrationPageShowsWhoStillCallsTheDeprecatedRoute) {
     ASSERT_NE(admin, 0);
     for (auto [token, calls] : {std::pair{"team-a-token", 3}, std::pair{"team-b-token", 1}}) {
         for (int i = 0; i < calls; ++i) {
-            auto r = request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
-                             std::string("Explo-Authorization: Token ") + token +
-                                 "\r\nContent-Type: application/json\r\n");
+            auto r =
+                request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
+                        std::string("Explo-Authorization: Token ") + token +
+                            "\r\nContent-Type: application/json\r\n");
             EXPECT_EQ(r.status, 200u);
         }
     }
@@ -217,20 +241,23 @@ TEST(Observe, MigrationPageShowsWhoStillCallsTheDeprecatedRoute) {
     EXPECT_EQ(json.find("team-a-token"), std::string::npos) << "never the credential itself";
 
     // The page as a person sees it: rendered by headless Chromium (Debian's), DOM and screenshot.
-    if (run_shell("command -v chromium").exit_code != 0) GTEST_FAIL() << "chromium is not installed";
+    if (run_shell("command -v chromium").exit_code != 0)
+        GTEST_FAIL() << "chromium is not installed";
     fs::path profile = temp_path("chromium");
     fs::path shot = temp_path("migration") += ".png";
-    std::string chromium = "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
-                           "--disable-background-networking --disable-component-update --disable-sync "
-                           "--user-data-dir=" +
-                           profile.string();
+    std::string chromium =
+        "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+        "--disable-background-networking --disable-component-update --disable-sync "
+        "--user-data-dir=" +
+        profile.string();
     std::string url = "http://127.0.0.1:" + std::to_string(admin) + "/migration";
     auto dom = run_shell(chromium + " --dump-dom " + url);
     EXPECT_NE(dom.output.find(a), std::string::npos) << dom.output;
     EXPECT_NE(dom.output.find(b), std::string::npos) << dom.output;
     EXPECT_NE(dom.output.find("explo-update-user-group"), std::string::npos) << dom.output;
     EXPECT_EQ(dom.output.find("team-a-token"), std::string::npos);
-    auto png = run_shell(chromium + " --window-size=1200,800 --screenshot=" + shot.string() + " " + url);
+    auto png =
+        run_shell(chromium + " --window-size=1200,800 --screenshot=" + shot.string() + " " + url);
     EXPECT_TRUE(fs::exists(shot) && fs::file_size(shot) > 1000) << png.output;
     std::cout << "migration page screenshot: " << shot.string() << "\n";
     fs::remove_all(profile);
@@ -254,8 +281,53 @@ TEST(Observe, ReadinessGoesFalseFirstOnDrain) {
     gate.proc.signal(SIGTERM);
     ASSERT_TRUE(gate.proc.wait_for_line("draining"));
     EXPECT_EQ(request(admin, "GET", "/readyz").status, 503u);  // not ready while draining
-    EXPECT_EQ(busy.read_response().status, 200u);             // and the request in flight finishes
+    EXPECT_EQ(busy.read_response().status, 200u);              // and the request in flight finishes
     EXPECT_EQ(gate.proc.wait_exit(std::chrono::seconds(10)), 0);
+}
+
+TEST(Observe, ReloadUnderLoadFailsNoRequest) {
+    backend be;
+    shim gate(be.port, {"--admin", "127.0.0.1:0"});
+    // Four clients, each 300 keep-alive translated calls, while the rules are reloaded 10 times.
+    std::atomic<int> failures{0}, done{0};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t) {
+        clients.emplace_back([&] {
+            try {
+                raw_client c(gate.port);
+                const std::string body = R"({"user_group_id":"example_1","name":"Example 1"})";
+                const std::string req =
+                    "POST /api/update_user_group/ HTTP/1.1\r\nHost: x\r\n"
+                    "Explo-Authorization: Token demo-token\r\n"
+                    "Content-Type: application/json\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+                for (int i = 0; i < 300; ++i) {
+                    c.send(req);
+                    if (c.read_response().status != 200) ++failures;
+                }
+            } catch (const std::exception&) {
+                ++failures;  // the connection failed: a failed request too
+            }
+            ++done;
+        });
+    }
+    int reloads = 0;
+    bool reloaded = true;
+    while (done.load() < 4 && reloads < 10 && reloaded) {
+        gate.proc.signal(SIGHUP);
+        reloaded = gate.proc.wait_for_line("rules reloaded").has_value();
+        reloads += reloaded ? 1 : 0;
+    }
+    for (auto& t : clients) t.join();
+    EXPECT_TRUE(reloaded) << gate.proc.output();
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GE(reloads, 1);
+    auto metrics = parse_metrics(request(gate.admin_port, "GET", "/metrics").body);
+    EXPECT_EQ(metrics["shimgate_rule_reloads_total{}"], reloads);
+    EXPECT_EQ(metrics["shimgate_rule_reload_failures_total{}"], 0.0);
+    EXPECT_EQ(
+        metrics["shimgate_requests_total{dialect=explo,rule=explo-update-user-group,status=200}"],
+        1200.0);
 }
 
 }  // namespace

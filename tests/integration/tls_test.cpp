@@ -244,7 +244,8 @@ TEST_F(Tls, UpstreamThatDoesNotVerifyIs502WithAReason) {
 
 TEST_F(Tls, UpstreamByNameUsesSniAndNameVerification) {
     // Needs "localhost" to resolve (a bare chroot may have no /etc/hosts).
-    if (run_shell("getent hosts localhost").exit_code != 0) GTEST_SKIP() << "localhost does not resolve here";
+    if (run_shell("getent hosts localhost").exit_code != 0)
+        GTEST_SKIP() << "localhost does not resolve here";
     for (auto [file, key, status] : {std::tuple{"server-chain.pem", "server.key", 200u},
                                      std::tuple{"wrong-host.pem", "wrong-host.key", 502u}}) {
         https_backend up(cert(file), cert(key));
