@@ -150,7 +150,19 @@ void verify_upstream_head(const std::string& out, const expectation& want, std::
             FUZZ_CHECK(value == peer_ip, "X-Forwarded-For is not the peer" + ctx());
         }
         if (iequals(name, "x-forwarded-proto")) ++xfp;
-        if (iequals(name, "x-forwarded-host")) ++xfh;
+        if (iequals(name, "x-forwarded-host")) {
+            ++xfh;
+            // The same syntax the shim demands of Host (framing.cpp valid_host): an absolute-form
+            // target's authority replaces Host (RFC 9112 §3.2.2), so it must pass the same check.
+            bool valid = !value.empty();
+            for (char ch : value) {
+                auto c = static_cast<unsigned char>(ch);
+                valid = valid && c > 0x20 && c < 0x7f && c != '/' && c != '@' && c != '?' &&
+                        c != '#' && c != '\\';
+            }
+            FUZZ_KNOWN("absolute-authority", valid,
+                       "X-Forwarded-Host is not a valid host: " + fuzz::show(value) + ctx());
+        }
         for (const auto& opt : *want.client_connection_options) {
             // Names the shim adds itself may legitimately reappear.
             bool ours = iequals(name, "host") || iequals(name, "via") ||

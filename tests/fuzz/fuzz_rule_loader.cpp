@@ -42,7 +42,11 @@ void run(std::string_view in) {
     static json_context json;
     rule_or_error got = parse_rule("fuzz.json", in);
     if (!got.error.empty()) {
-        FUZZ_CHECK(got.error.find('\n') == std::string::npos, "multi-line error: " + fuzz::show(got.error));
+        // Messages quote rule text unescaped (rule_loader.cpp in_quotes): a "\n" in a value makes
+        // the one-line error several lines (reported; FUZZ_ALLOW=loader-error-newline skips it).
+        FUZZ_KNOWN("loader-error-newline",
+                   got.error.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
+                   "error is not one clean line: " + fuzz::show(got.error));
         FUZZ_CHECK(got.error.rfind("fuzz.json", 0) == 0, "error does not name the file: " + fuzz::show(got.error));
         return;
     }

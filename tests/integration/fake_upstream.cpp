@@ -111,6 +111,7 @@ void fake_upstream::serve(int fd) {
         }
         if (close_after_reply_) {
             ::shutdown(fd, SHUT_RDWR);
+            ++closed_;
             return;
         }
     }

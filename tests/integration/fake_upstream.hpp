@@ -24,6 +24,8 @@ class fake_upstream {
     unsigned short port() const { return port_; }
     std::vector<std::string> requests() const;
     std::size_t connections() const { return connections_.load(); }
+    // Connections this side has shut down (close_after_reply), counted after shutdown() returned.
+    std::size_t closed() const { return closed_.load(); }
 
     // A complete HTTP/1.1 answer with Content-Length.
     static std::string answer(unsigned status, std::string_view body,
@@ -42,6 +44,7 @@ class fake_upstream {
     std::vector<int> open_fds_;
     std::vector<std::thread> workers_;
     std::atomic<std::size_t> connections_{0};
+    std::atomic<std::size_t> closed_{0};
     std::atomic<bool> stopping_{false};
 };
 

@@ -2,6 +2,8 @@
 // recovers.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "fake_upstream.hpp"
 #include "harness.hpp"
 
@@ -49,9 +51,14 @@ TEST(UpstreamFaults, ClosedPooledConnectionIsReplacedNotFailed) {
     fake_upstream up([](const std::string&) { return fake_upstream::answer(200, "{}"); }, true);
     shim gate(up.port(), {"--threads", "1"});
     raw_client c(gate.port);
-    for (int i = 0; i < 5; ++i) {
+    for (std::size_t i = 0; i < 5; ++i) {
         c.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
         EXPECT_EQ(c.read_response().status, 200u) << "request " << i;
+        // The upstream has closed while the connection idles in the pool (once shutdown() has
+        // returned, the FIN is on the shim's socket): wait (bounded) for that before the next
+        // request. A close racing the reuse itself is a 502 by design (no retry after a write).
+        for (int spin = 0; spin < 2000 && up.closed() < i + 1; ++spin)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     EXPECT_EQ(up.connections(), 5u);
 }
