@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context, std::move(access));
+    server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context,
+             std::move(access));
     return s.run();
 }

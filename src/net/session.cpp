@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <charconv>
@@ -32,12 +33,8 @@ constexpr std::size_t relay_size = 64 * 1024;
 constexpr std::size_t read_size = 16 * 1024;
 constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated answers are read whole
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if ((a[i] | 0x20) != (b[i] | 0x20)) return false;
-    return true;
-}
+// ASCII case-insensitive comparison (field names, tokens): Beast's.
+using boost::beast::iequals;
 
 std::string_view as_view(net::const_buffer b) {
     return {static_cast<const char*>(b.data()), b.size()};

@@ -1,5 +1,6 @@
 #include "proxy/forward_headers.hpp"
 
+#include <boost/beast/core/string.hpp>
 #include "proxy/errors.hpp"
 
 #include <charconv>
@@ -11,16 +12,8 @@ namespace http = boost::beast::http;
 
 constexpr std::string_view via_value = "1.1 shimgate";
 
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-        if (x != y) return false;
-    }
-    return true;
-}
+// ASCII case-insensitive comparison (field names, tokens): Beast's.
+using boost::beast::iequals;
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -1,6 +1,7 @@
 #include "proxy/framing.hpp"
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
 
 namespace shimgate {
 namespace {
@@ -21,11 +22,8 @@ bool is_value_char(unsigned char c) {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20);
-           });
-}
+// ASCII case-insensitive comparison (field names, tokens): Beast's.
+using boost::beast::iequals;
 
 std::string_view trim_ows(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);

@@ -36,8 +36,8 @@ namespace fuzz {
 }
 
 // FUZZ_CHECK(cond, message-expression): message is only built on failure.
-#define FUZZ_CHECK(cond, msg)                                     \
-    do {                                                          \
+#define FUZZ_CHECK(cond, msg)                                        \
+    do {                                                             \
         if (!(cond)) ::fuzz::fail(__FILE__, __LINE__, #cond, (msg)); \
     } while (0)
 
@@ -53,12 +53,12 @@ inline bool allowed(std::string_view id) {
     return list.find("," + std::string(id) + ",") != std::string::npos;
 }
 
-#define FUZZ_KNOWN(id, cond, msg)                                        \
-    do {                                                                 \
-        if (!(cond)) {                                                   \
-            if (::fuzz::allowed(id)) return;                             \
-            ::fuzz::fail(__FILE__, __LINE__, "[" id "] " #cond, (msg));  \
-        }                                                                \
+#define FUZZ_KNOWN(id, cond, msg)                                       \
+    do {                                                                \
+        if (!(cond)) {                                                  \
+            if (::fuzz::allowed(id)) return;                            \
+            ::fuzz::fail(__FILE__, __LINE__, "[" id "] " #cond, (msg)); \
+        }                                                               \
     } while (0)
 
 // Printable form of bytes for messages: \xNN for anything not printable ASCII.
@@ -86,7 +86,8 @@ inline bool tracing() {
 
 inline void trace(std::string_view what, std::string_view text) {
     if (!tracing()) return;
-    std::fprintf(stderr, "[%.*s] %s\n", static_cast<int>(what.size()), what.data(), show(text, 4000).c_str());
+    std::fprintf(stderr, "[%.*s] %s\n", static_cast<int>(what.size()), what.data(),
+                 show(text, 4000).c_str());
 }
 
 inline const shimgate::rule_set& default_rules() {
@@ -125,9 +126,9 @@ inline bool is_group_rule(const shimgate::rule& r) {
 // ------------------------------------------------------------------ the JSON oracle
 
 struct member {
-    std::string key;                   // unescaped
-    std::string_view raw;              // the value's text, no surrounding whitespace
-    std::optional<std::string> text;   // unescaped, for string values
+    std::string key;                  // unescaped
+    std::string_view raw;             // the value's text, no surrounding whitespace
+    std::optional<std::string> text;  // unescaped, for string values
 };
 
 struct json_verdict {
@@ -242,13 +243,20 @@ class oracle {
         };
         unsigned c = b(0);
         std::size_t n = 0;
-        if (c >= 0xC2 && c <= 0xDF && cont(1)) n = 2;
-        else if (c == 0xE0 && cont(1, 0xA0) && cont(2)) n = 3;
-        else if (((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) && cont(1) && cont(2)) n = 3;
-        else if (c == 0xED && cont(1, 0x80, 0x9F) && cont(2)) n = 3;
-        else if (c == 0xF0 && cont(1, 0x90) && cont(2) && cont(3)) n = 4;
-        else if (c >= 0xF1 && c <= 0xF3 && cont(1) && cont(2) && cont(3)) n = 4;
-        else if (c == 0xF4 && cont(1, 0x80, 0x8F) && cont(2) && cont(3)) n = 4;
+        if (c >= 0xC2 && c <= 0xDF && cont(1))
+            n = 2;
+        else if (c == 0xE0 && cont(1, 0xA0) && cont(2))
+            n = 3;
+        else if (((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) && cont(1) && cont(2))
+            n = 3;
+        else if (c == 0xED && cont(1, 0x80, 0x9F) && cont(2))
+            n = 3;
+        else if (c == 0xF0 && cont(1, 0x90) && cont(2) && cont(3))
+            n = 4;
+        else if (c >= 0xF1 && c <= 0xF3 && cont(1) && cont(2) && cont(3))
+            n = 4;
+        else if (c == 0xF4 && cont(1, 0x80, 0x8F) && cont(2) && cont(3))
+            n = 4;
         if (n == 0) return fail("invalid UTF-8");
         out.append(s_.substr(i_, n));
         i_ += n;
@@ -276,14 +284,30 @@ class oracle {
             if (++i_ >= s_.size()) return fail("unterminated escape");
             char e = s_[i_++];
             switch (e) {
-                case '"': out.push_back('"'); break;
-                case '\\': out.push_back('\\'); break;
-                case '/': out.push_back('/'); break;
-                case 'b': out.push_back('\b'); break;
-                case 'f': out.push_back('\f'); break;
-                case 'n': out.push_back('\n'); break;
-                case 'r': out.push_back('\r'); break;
-                case 't': out.push_back('\t'); break;
+                case '"':
+                    out.push_back('"');
+                    break;
+                case '\\':
+                    out.push_back('\\');
+                    break;
+                case '/':
+                    out.push_back('/');
+                    break;
+                case 'b':
+                    out.push_back('\b');
+                    break;
+                case 'f':
+                    out.push_back('\f');
+                    break;
+                case 'n':
+                    out.push_back('\n');
+                    break;
+                case 'r':
+                    out.push_back('\r');
+                    break;
+                case 't':
+                    out.push_back('\t');
+                    break;
                 case 'u': {
                     unsigned cp = 0;
                     if (!hex4(cp)) return false;
@@ -412,8 +436,8 @@ inline json_verdict check_json(std::string_view text) {
                              "; the oracle is wrong?): " + show(text));
         return v;
     }
-    if (err != simdjson::NUMBER_ERROR &&
-        err != simdjson::DEPTH_ERROR && err != simdjson::CAPACITY) {
+    if (err != simdjson::NUMBER_ERROR && err != simdjson::DEPTH_ERROR &&
+        err != simdjson::CAPACITY) {
         v.ok = false;
         if (v.problem.empty()) v.problem = std::string("simdjson: ") + simdjson::error_message(err);
     }

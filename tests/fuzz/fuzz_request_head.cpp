@@ -98,7 +98,9 @@ struct expectation {
 // The upstream head, parsed again, frames exactly one request as intended.
 void verify_upstream_head(const std::string& out, const expectation& want, std::string_view input) {
     fuzz::trace("upstream head", out);
-    auto ctx = [&] { return "\nupstream head:\n" + fuzz::show(out) + "\nclient bytes:\n" + fuzz::show(input); };
+    auto ctx = [&] {
+        return "\nupstream head:\n" + fuzz::show(out) + "\nclient bytes:\n" + fuzz::show(input);
+    };
 
     http::request_parser<http::empty_body> p;
     p.eager(false);
@@ -122,8 +124,12 @@ void verify_upstream_head(const std::string& out, const expectation& want, std::
         FUZZ_CHECK(value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos,
                    "CR/LF/NUL in the value of " + std::string(name) + ctx());
         switch (f.name()) {
-            case http::field::content_length: ++cl; break;
-            case http::field::transfer_encoding: ++te; break;
+            case http::field::content_length:
+                ++cl;
+                break;
+            case http::field::transfer_encoding:
+                ++te;
+                break;
             case http::field::host:
                 ++host;
                 FUZZ_CHECK(value == upstream_host, "Host is not the upstream's" + ctx());
@@ -185,7 +191,8 @@ void verify_upstream_head(const std::string& out, const expectation& want, std::
     FUZZ_CHECK(xff == 1 && xfp == 1 && xfh <= 1, "X-Forwarded-* not replaced" + ctx());
     if (!want.credential.empty()) {
         FUZZ_CHECK(auth == 1, "not exactly one credential header" + ctx());
-        FUZZ_CHECK(req[http::field::authorization] == want.credential, "credential changed" + ctx());
+        FUZZ_CHECK(req[http::field::authorization] == want.credential,
+                   "credential changed" + ctx());
     }
     switch (want.body.kind) {
         case body_framing::none:
@@ -204,10 +211,11 @@ void verify_upstream_head(const std::string& out, const expectation& want, std::
     // A second shimgate would accept it: our own strict checks, with room for the added fields.
     head_limits big{1 << 20, 1 << 20, 10000};
     auto raw = check_raw_head(out, big);
-    FUZZ_CHECK(raw.ok(), "the upstream head fails check_raw_head: " + std::string(raw.reason) + ctx());
+    FUZZ_CHECK(raw.ok(),
+               "the upstream head fails check_raw_head: " + std::string(raw.reason) + ctx());
     auto framing = check_request_framing(req.base());
-    FUZZ_CHECK(framing.ok(),
-               "the upstream head fails check_request_framing: " + std::string(framing.reason) + ctx());
+    FUZZ_CHECK(framing.ok(), "the upstream head fails check_request_framing: " +
+                                 std::string(framing.reason) + ctx());
 }
 
 // A body the rule accepts, from the path parameters (the head target does not fuzz bodies).
@@ -294,7 +302,8 @@ void run(std::string_view in) {
             std::array<header_pair, 1> add{header_pair{request_id_field, request_id}};
             out.clear();
             write_upstream_head(out, req.method_string(), up, req.base(), info, body, drop, add);
-            verify_upstream_head(out, {req.method_string(), up, body, &options, {}, &req.base()}, in);
+            verify_upstream_head(out, {req.method_string(), up, body, &options, {}, &req.base()},
+                                 in);
         }
     };
     if (target == "*") return pass_through(target);
@@ -304,7 +313,8 @@ void run(std::string_view in) {
     if (!path) return;
     FUZZ_CHECK(path->front() == '/' && path->find("//") == std::string::npos,
                "normalised path not normal: " + fuzz::show(*path));
-    FUZZ_CHECK(normalize_path(*path) == path, "normalize_path is not idempotent: " + fuzz::show(*path));
+    FUZZ_CHECK(normalize_path(*path) == path,
+               "normalize_path is not idempotent: " + fuzz::show(*path));
 
     path_match match = match_route(rules, req.method_string(), *path);
     if (match.candidates.empty()) {
@@ -320,17 +330,19 @@ void run(std::string_view in) {
     const rule* first = match.candidates.front();
     auto token = authenticate(*first, req.base());
     if (!token) return;
-    FUZZ_CHECK(!token.value().empty() &&
-                   token.value().find_first_of(std::string_view(" \t\r\n\0", 5)) == std::string_view::npos,
-               "authenticate returned a token with whitespace or controls: " + fuzz::show(token.value()));
+    FUZZ_CHECK(
+        !token.value().empty() &&
+            token.value().find_first_of(std::string_view(" \t\r\n\0", 5)) == std::string_view::npos,
+        "authenticate returned a token with whitespace or controls: " + fuzz::show(token.value()));
     if (check_content_type(req.base())) return;
     if (auto enc = req[http::field::content_encoding]; !enc.empty() && !iequals(enc, "identity"))
         return;
     std::string body_in = canned_body(*first, match.params);
     const rule* r = select_by_body(match, body_in, json);
     FUZZ_CHECK(r != nullptr, "select_by_body returned null");
-    auto call = transform_request(*r, match.params, token.value(),
-                                  split->has_query ? split->query : std::string_view(), body_in, json);
+    auto call =
+        transform_request(*r, match.params, token.value(),
+                          split->has_query ? split->query : std::string_view(), body_in, json);
     if (!call) return;
     for (std::string_view prefix : {std::string_view(), std::string_view("/base")}) {
         std::string up = std::string(prefix) + call->target;
@@ -348,8 +360,8 @@ void run(std::string_view in) {
         framing_spec up_body{body_framing::length, call->body.size()};
         out.clear();
         write_upstream_head(out, call->method, up, req.base(), info, up_body, drop, add);
-        verify_upstream_head(out, {call->method, up, up_body, &options, call->auth_value, &req.base()},
-                             in);
+        verify_upstream_head(
+            out, {call->method, up, up_body, &options, call->auth_value, &req.base()}, in);
     }
 }
 

@@ -41,7 +41,8 @@ void run(std::string_view in) {
         id.assign(in.substr(0, n));
         in.remove_prefix(n);
     }
-    const std::string_view query = (flags & 8u) ? std::string_view("a=1&b=%20x") : std::string_view();
+    const std::string_view query =
+        (flags & 8u) ? std::string_view("a=1&b=%20x") : std::string_view();
 
     path_params params;
     for (const auto& s : r.segments)
@@ -62,19 +63,21 @@ void run(std::string_view in) {
     if (!call) {
         const auto& why = call.error();
         fuzz::trace("refused", why.message);
-        FUZZ_CHECK(why.status == 400, "refusal status " + std::to_string(why.status) + ": " + why.message);
+        FUZZ_CHECK(why.status == 400,
+                   "refusal status " + std::to_string(why.status) + ": " + why.message);
         FUZZ_CHECK(!why.message.empty(), "refusal without a message");
         return;
     }
     fuzz::trace("upstream target", call->target);
     fuzz::trace("upstream body", call->body);
     auto ctx = [&] {
-        return "\nrule " + r.name + ", id " + fuzz::show(id) + "\nclient body:   " + fuzz::show(in) +
-               "\nupstream body: " + fuzz::show(call->body);
+        return "\nrule " + r.name + ", id " + fuzz::show(id) +
+               "\nclient body:   " + fuzz::show(in) + "\nupstream body: " + fuzz::show(call->body);
     };
 
     const fuzz::json_verdict client = fuzz::check_json(in);
-    FUZZ_KNOWN("ondemand-skip", client.ok, "accepted an invalid client body (" + client.problem + ")" + ctx());
+    FUZZ_KNOWN("ondemand-skip", client.ok,
+               "accepted an invalid client body (" + client.problem + ")" + ctx());
     FUZZ_CHECK(client.is_object, "accepted a client body that is not an object" + ctx());
     if (auto dup = fuzz::duplicate_key(client.members))
         FUZZ_CHECK(false, "accepted a client body with duplicate key " + fuzz::show(*dup) + ctx());
@@ -89,9 +92,11 @@ void run(std::string_view in) {
         const fuzz::member* cid = fuzz::find_member(up.members, "customer_id");
         FUZZ_CHECK(cid && cid->text && !cid->text->empty(),
                    "group update without a non-empty string customer_id" + ctx());
-        FUZZ_CHECK(!fuzz::find_member(up.members, "user_group_id"), "user_group_id forwarded" + ctx());
+        FUZZ_CHECK(!fuzz::find_member(up.members, "user_group_id"),
+                   "user_group_id forwarded" + ctx());
         const fuzz::member* ugid = fuzz::find_member(client.members, "user_group_id");
-        FUZZ_CHECK(ugid && ugid->raw == cid->raw, "customer_id is not user_group_id byte-for-byte" + ctx());
+        FUZZ_CHECK(ugid && ugid->raw == cid->raw,
+                   "customer_id is not user_group_id byte-for-byte" + ctx());
     }
     // Byte-for-byte and in order: each upstream member (but the renamed one) is the next client
     // member of that key.
@@ -99,8 +104,9 @@ void run(std::string_view in) {
     for (const auto& m : up.members) {
         if (fuzz::is_group_rule(r) && m.key == "customer_id") continue;
         while (next < client.members.size() && client.members[next].key != m.key) ++next;
-        FUZZ_CHECK(next < client.members.size(),
-                   "upstream member " + fuzz::show(m.key) + " not in the client body, or reordered" + ctx());
+        FUZZ_CHECK(next < client.members.size(), "upstream member " + fuzz::show(m.key) +
+                                                     " not in the client body, or reordered" +
+                                                     ctx());
         FUZZ_CHECK(client.members[next].raw == m.raw,
                    "value of " + fuzz::show(m.key) + " not forwarded byte-for-byte" + ctx());
         ++next;
@@ -108,7 +114,8 @@ void run(std::string_view in) {
     for (const auto& pp : r.path_params) {
         if (pp.mode != path_param_mode::check) continue;
         if (const fuzz::member* m = fuzz::find_member(client.members, pp.field))
-            FUZZ_CHECK(m->text && *m->text == id, "body " + pp.field + " differs from the path id" + ctx());
+            FUZZ_CHECK(m->text && *m->text == id,
+                       "body " + pp.field + " differs from the path id" + ctx());
     }
 
     FUZZ_CHECK(call->method == r.upstream_method, "method" + ctx());
@@ -116,10 +123,12 @@ void run(std::string_view in) {
     FUZZ_CHECK(!t.empty() && t.front() == '/', "target not origin-form: " + fuzz::show(t) + ctx());
     for (char ch : t) {
         auto c = static_cast<unsigned char>(ch);
-        FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '#', "target byte not allowed: " + fuzz::show(t) + ctx());
+        FUZZ_CHECK(c > 0x20 && c < 0x7f && c != '#',
+                   "target byte not allowed: " + fuzz::show(t) + ctx());
     }
     const auto q = t.find('?');
-    FUZZ_CHECK((q == std::string::npos) == query.empty(), "query lost or invented: " + fuzz::show(t));
+    FUZZ_CHECK((q == std::string::npos) == query.empty(),
+               "query lost or invented: " + fuzz::show(t));
     FUZZ_CHECK(call->auth_header == r.upstream_auth_header &&
                    call->auth_value == r.upstream_auth_scheme + " tok",
                "credential" + ctx());

@@ -34,8 +34,9 @@ void check_error_shape(const rule& r, const client_answer& a, const fuzz::json_v
                    "not {\"success\":0,\"error\":\"...\"}" + ctx);
     } else {
         FUZZ_CHECK(a.content_type == "application/problem+json", "problem content type" + ctx);
-        FUZZ_CHECK(v.members.size() == 4 && v.members[0].key == "type" && v.members[1].key == "title" &&
-                       v.members[2].key == "status" && v.members[3].key == "detail" &&
+        FUZZ_CHECK(v.members.size() == 4 && v.members[0].key == "type" &&
+                       v.members[1].key == "title" && v.members[2].key == "status" &&
+                       v.members[3].key == "detail" &&
                        v.members[2].raw == std::to_string(a.status) && v.members[3].text,
                    "not a problem document with the answer's status" + ctx);
     }
@@ -51,9 +52,9 @@ void run(std::string_view in) {
 
     std::string body(in);
     const client_answer a = rewrite_response(r, upstream_status, body, json);
-    const std::string ctx = "\nrule " + r.name + ", upstream status " + std::to_string(upstream_status) +
-                            "\nupstream body: " + fuzz::show(in) + "\nanswer " +
-                            std::to_string(a.status) + ": " + fuzz::show(a.body);
+    const std::string ctx = "\nrule " + r.name + ", upstream status " +
+                            std::to_string(upstream_status) + "\nupstream body: " + fuzz::show(in) +
+                            "\nanswer " + std::to_string(a.status) + ": " + fuzz::show(a.body);
 
     fuzz::trace("answer " + std::to_string(a.status), a.body);
     const fuzz::json_verdict v = fuzz::check_json(a.body);
@@ -64,21 +65,26 @@ void run(std::string_view in) {
 
     const bool up2xx = upstream_status >= 200 && upstream_status <= 299;
     const bool up4xx = upstream_status >= 400 && upstream_status <= 499;
-    if (up2xx) FUZZ_CHECK(a.status == upstream_status || a.status == 502, "status" + ctx);
-    else if (up4xx) FUZZ_CHECK(a.status == upstream_status, "status" + ctx);
-    else FUZZ_CHECK(a.status == 502, "status" + ctx);
+    if (up2xx)
+        FUZZ_CHECK(a.status == upstream_status || a.status == 502, "status" + ctx);
+    else if (up4xx)
+        FUZZ_CHECK(a.status == upstream_status, "status" + ctx);
+    else
+        FUZZ_CHECK(a.status == 502, "status" + ctx);
 
     if (a.status == 502 || up4xx) {
         check_error_shape(r, a, v, ctx);
         if (up4xx) {
             const fuzz::json_verdict u = fuzz::check_json(in);
-            const fuzz::member* err = u.ok && u.is_object ? fuzz::find_member(u.members, "error") : nullptr;
+            const fuzz::member* err =
+                u.ok && u.is_object ? fuzz::find_member(u.members, "error") : nullptr;
             if (err && err->text && !err->text->empty() && !fuzz::duplicate_key(u.members)) {
-                const std::string& said = r.errors == error_style::envelope ? *v.members[1].text
-                                                                            : *v.members[3].text;
+                const std::string& said =
+                    r.errors == error_style::envelope ? *v.members[1].text : *v.members[3].text;
                 // The answer's text went through append_json_string: invalid UTF-8 would be
                 // U+FFFD, but the oracle has already proven the upstream's text valid.
-                FUZZ_CHECK(said == *err->text, "the upstream's error words were not passed on" + ctx);
+                FUZZ_CHECK(said == *err->text,
+                           "the upstream's error words were not passed on" + ctx);
             }
         }
         return;
@@ -87,8 +93,10 @@ void run(std::string_view in) {
     // A translated 2xx.
     FUZZ_CHECK(a.content_type == "application/json", "2xx content type" + ctx);
     const fuzz::json_verdict u = fuzz::check_json(in);
-    FUZZ_KNOWN("ondemand-skip", u.ok && u.is_object, "2xx answer from an invalid upstream body (" + u.problem + ")" + ctx);
-    FUZZ_CHECK(!fuzz::duplicate_key(u.members), "2xx answer from an upstream body with a duplicate key" + ctx);
+    FUZZ_KNOWN("ondemand-skip", u.ok && u.is_object,
+               "2xx answer from an invalid upstream body (" + u.problem + ")" + ctx);
+    FUZZ_CHECK(!fuzz::duplicate_key(u.members),
+               "2xx answer from an upstream body with a duplicate key" + ctx);
     const response_rule& rr = r.response;
 
     std::vector<fuzz::member> source_members;
@@ -98,7 +106,8 @@ void run(std::string_view in) {
         FUZZ_CHECK(s != nullptr, "2xx answer without the source object" + ctx);
         fuzz::json_verdict sv = fuzz::check_json(s->raw);
         FUZZ_CHECK(sv.ok && sv.is_object, "source is not an object" + ctx);
-        FUZZ_CHECK(!fuzz::duplicate_key(sv.members), "2xx answer from a source object with a duplicate key" + ctx);
+        FUZZ_CHECK(!fuzz::duplicate_key(sv.members),
+                   "2xx answer from a source object with a duplicate key" + ctx);
         source_members = std::move(sv.members);
         source = &source_members;
     }
@@ -108,8 +117,9 @@ void run(std::string_view in) {
     for (const auto& k : rr.copy) {
         const fuzz::member* from = fuzz::find_member(u.members, k);
         if (!from) continue;
-        FUZZ_CHECK(pos < v.members.size() && v.members[pos].key == k && v.members[pos].raw == from->raw,
-                   "copy key " + k + " missing, moved or changed" + ctx);
+        FUZZ_CHECK(
+            pos < v.members.size() && v.members[pos].key == k && v.members[pos].raw == from->raw,
+            "copy key " + k + " missing, moved or changed" + ctx);
         ++pos;
     }
     const std::vector<fuzz::member>* picked = &v.members;

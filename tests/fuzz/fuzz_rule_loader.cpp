@@ -9,10 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "config/rule_loader.hpp"
-#include "fuzz_common.hpp"
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include "config/rule_loader.hpp"
+#include "fuzz_common.hpp"
 
 #include <array>
 
@@ -47,7 +47,8 @@ void run(std::string_view in) {
         FUZZ_KNOWN("loader-error-newline",
                    got.error.find_first_of(std::string_view("\r\n\0", 3)) == std::string::npos,
                    "error is not one clean line: " + fuzz::show(got.error));
-        FUZZ_CHECK(got.error.rfind("fuzz.json", 0) == 0, "error does not name the file: " + fuzz::show(got.error));
+        FUZZ_CHECK(got.error.rfind("fuzz.json", 0) == 0,
+                   "error does not name the file: " + fuzz::show(got.error));
         return;
     }
     const rule& r = got.value;
@@ -57,10 +58,12 @@ void run(std::string_view in) {
     // NUL passes as a token or path character (reported; FUZZ_ALLOW=loader-nul-token skips it).
     auto token_ok = [&](std::string_view what, const std::string& t) {
         if (is_token(t)) return true;
-        FUZZ_CHECK(t.find('\0') != std::string::npos, std::string(what) + " not a token: " + fuzz::show(t) + ctx);
+        FUZZ_CHECK(t.find('\0') != std::string::npos,
+                   std::string(what) + " not a token: " + fuzz::show(t) + ctx);
         return false;
     };
-    bool nul_token = !token_ok("method", r.method) | !token_ok("upstream method", r.upstream_method) |
+    bool nul_token = !token_ok("method", r.method) |
+                     !token_ok("upstream method", r.upstream_method) |
                      !token_ok("upstream auth header", r.upstream_auth_header) |
                      !token_ok("upstream auth scheme", r.upstream_auth_scheme);
     for (const auto& c : r.accept) {
@@ -84,8 +87,10 @@ void run(std::string_view in) {
         rebuilt += s.is_param ? "{" + s.text + "}" : s.text;
         probe += s.is_param ? "/p" : "/" + s.text;
     }
-    FUZZ_CHECK(rebuilt == r.path, "segments do not rebuild match.path: " + fuzz::show(rebuilt) + ctx);
-    for (const auto& c : r.accept) FUZZ_CHECK(!c.schemes.empty(), "credential without schemes" + ctx);
+    FUZZ_CHECK(rebuilt == r.path,
+               "segments do not rebuild match.path: " + fuzz::show(rebuilt) + ctx);
+    for (const auto& c : r.accept)
+        FUZZ_CHECK(!c.schemes.empty(), "credential without schemes" + ctx);
 
     // The rule matches a request on its own template.
     auto normal = normalize_path(probe);
@@ -101,22 +106,38 @@ void run(std::string_view in) {
     for (const auto& f : r.fields) {
         if (!first) body += ',';
         first = false;
-        body += '"' + f.name + "\":";  // names come from JSON keys: may need escaping, fine if refused
+        body +=
+            '"' + f.name + "\":";  // names come from JSON keys: may need escaping, fine if refused
         switch (f.type) {
-            case field_type::boolean: body += "true"; break;
-            case field_type::object: body += "{\"k\":1}"; break;
-            case field_type::array: body += "[1]"; break;
-            case field_type::number: body += "1e400"; break;
-            case field_type::date: body += "\"2024-02-29\""; break;
-            case field_type::date_time: body += "\"2024-02-29T23:59:60Z\""; break;
-            default: body += "\"p\""; break;
+            case field_type::boolean:
+                body += "true";
+                break;
+            case field_type::object:
+                body += "{\"k\":1}";
+                break;
+            case field_type::array:
+                body += "[1]";
+                break;
+            case field_type::number:
+                body += "1e400";
+                break;
+            case field_type::date:
+                body += "\"2024-02-29\"";
+                break;
+            case field_type::date_time:
+                body += "\"2024-02-29T23:59:60Z\"";
+                break;
+            default:
+                body += "\"p\"";
+                break;
         }
     }
     body += '}';
     auto call = transform_request(*m.candidates.front(), m.params, "tok", "q=1", body, json);
     if (call) {
         FUZZ_CHECK(call->target.front() == '/', "upstream target not origin-form" + ctx);
-        FUZZ_CHECK(fuzz::check_json(call->body).ok, "invalid upstream body " + fuzz::show(call->body) + ctx);
+        FUZZ_CHECK(fuzz::check_json(call->body).ok,
+                   "invalid upstream body " + fuzz::show(call->body) + ctx);
         // The head this rule makes the shim send parses as one request with the credential.
         boost::beast::http::fields none;
         forward_info info{"192.0.2.7", "http", "127.0.0.1:9090"};
@@ -136,11 +157,12 @@ void run(std::string_view in) {
                    "the rule's upstream head fails check_raw_head: " + fuzz::show(head) + ctx);
     } else {
         // 500 only for rule defects the loader should have refused.
-        FUZZ_CHECK(call.error().status == 400,
-                   "transform refused with " + std::to_string(call.error().status) + ": " +
-                       call.error().message + ctx);
+        FUZZ_CHECK(call.error().status == 400, "transform refused with " +
+                                                   std::to_string(call.error().status) + ": " +
+                                                   call.error().message + ctx);
     }
-    std::string answer = R"({"success":1,"customer":{"customer_id":"p","name":"n","token":"t"},"id":"p","p":{"a":[1]}})";
+    std::string answer =
+        R"({"success":1,"customer":{"customer_id":"p","name":"n","token":"t"},"id":"p","p":{"a":[1]}})";
     for (unsigned status : {200u, 404u, 500u}) {
         std::string copy = answer;
         client_answer a = rewrite_response(r, status, copy, json);
