@@ -90,6 +90,14 @@ raw_client::response request(unsigned short port, std::string_view method, std::
 // The value of a header in a raw head (first occurrence, case-insensitive name), or nullopt.
 std::optional<std::string> header_of(const std::string& head, std::string_view name);
 
+// Memory bounds assume the normal allocator: under AddressSanitizer (scripts/sanitize.sh) freed
+// memory sits in a quarantine and RSS says nothing about what the shim keeps, so they are skipped.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool rss_is_meaningful = false;
+#else
+inline constexpr bool rss_is_meaningful = true;
+#endif
+
 // Resident set high-water mark of a process, in KiB (VmHWM).
 long peak_rss_kib(int pid);
 

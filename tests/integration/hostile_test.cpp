@@ -485,7 +485,9 @@ TEST_F(Hostile, EndlessChunkHeadersAndTrailersAreNotBuffered) {
         }
         max_rss = std::max(max_rss, rss_kib(pid));
         EXPECT_TRUE(answered) << a.name << ": " << (sent >> 20) << " MiB taken without an answer";
-        EXPECT_LT(max_rss - rss_before, 16 * 1024) << a.name << ": KiB of growth";
+        if (rss_is_meaningful) {
+            EXPECT_LT(max_rss - rss_before, 16 * 1024) << a.name << ": KiB of growth";
+        }
         if (answered) {
             char buf[256] = {};
             ::fcntl(c.fd, F_SETFL, ::fcntl(c.fd, F_GETFL) & ~O_NONBLOCK);
@@ -526,7 +528,9 @@ TEST_F(Hostile, UpstreamEndlessChunkHeaderIsNotBuffered) {
         10s);
     auto r = c.read_response();
     EXPECT_EQ(r.status, 502u);
-    EXPECT_LT(max_rss - rss_before, 16 * 1024) << "KiB of growth";
+    if (rss_is_meaningful) {
+        EXPECT_LT(max_rss - rss_before, 16 * 1024) << "KiB of growth";
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -724,7 +728,9 @@ TEST_F(Hostile, ClientThatNeverReadsALargeDownloadDoesNotGrowMemoryAndIsClosed) 
         },
         3s);
     std::cout << "shimgate VmRSS max while the client does not read: " << max_rss << " KiB\n";
-    EXPECT_LT(max_rss, 64 * 1024) << "KiB";
+    if (rss_is_meaningful) {
+        EXPECT_LT(max_rss, 64 * 1024) << "KiB";
+    }
     // The stalled write times out (--idle-timeout 1): the connection and its upstream go away.
     EXPECT_TRUE(
         wait_until([&] { return metric(gate.admin_port, "shimgate_open_connections") == 0; }, 10s))
@@ -742,7 +748,9 @@ TEST_F(Hostile, ClientThatNeverReadsALargeDownloadDoesNotGrowMemoryAndIsClosed) 
         total += static_cast<std::uint64_t>(n);
     }
     EXPECT_LT(total, size) << "the whole answer was delivered: the connection was never cut";
-    EXPECT_LT(rss_kib(pid), 64 * 1024);
+    if (rss_is_meaningful) {
+        EXPECT_LT(rss_kib(pid), 64 * 1024);
+    }
     EXPECT_EQ(request(gate.port, "GET", "/echo/still-serving").status, 200u);
 }
 
@@ -825,7 +833,9 @@ TEST_F(Hostile, TenThousandConnectionsOpenedAndDroppedLeaveNoTrace) {
     // buffer and a 64 KiB relay buffer: the allocator keeps that high-water mark after they are
     // gone (15-31 MiB measured, depending on how many were in flight at once). So the first
     // round is the warm-up, with a loose bound ...
-    EXPECT_LT(rss_first - rss_before, 64 * 1024) << "KiB of growth in the first round";
+    if (rss_is_meaningful) {
+        EXPECT_LT(rss_first - rss_before, 64 * 1024) << "KiB of growth in the first round";
+    }
     // ... and two more rounds (20,000 connections) must not add more than ~20 MiB to it: the
     // high-water mark varies by a few MiB with how many were in flight at once (up to 8 MiB
     // measured), a leak of 1 KiB per connection would add 20 MiB.
@@ -836,7 +846,9 @@ TEST_F(Hostile, TenThousandConnectionsOpenedAndDroppedLeaveNoTrace) {
     long rss_last = rss_kib(pid);
     std::cout << "after 30,000: VmRSS " << rss_first << " -> " << rss_last << " KiB, fds "
               << fd_count(pid) << "\n";
-    EXPECT_LT(rss_last - rss_first, 20 * 1024) << "KiB of growth over rounds 2 and 3";
+    if (rss_is_meaningful) {
+        EXPECT_LT(rss_last - rss_first, 20 * 1024) << "KiB of growth over rounds 2 and 3";
+    }
     EXPECT_TRUE(alive(gate.proc));
 }
 
@@ -915,7 +927,9 @@ TEST_F(Hostile, PipelinedFloodFromAClientThatNeverReadsIsBounded) {
     // The shim stops reading once it cannot write (back-pressure), then its write deadline ends
     // the connection; it never buffers the flood.
     EXPECT_LT(written, 64ull << 20) << "the shim kept reading a client that never reads";
-    EXPECT_LT(max_rss - rss_before, 32 * 1024) << "KiB of growth";
+    if (rss_is_meaningful) {
+        EXPECT_LT(max_rss - rss_before, 32 * 1024) << "KiB of growth";
+    }
     EXPECT_TRUE(
         cut ||
         wait_until([&] { return metric(gate.admin_port, "shimgate_open_connections") == 0; }, 10s))

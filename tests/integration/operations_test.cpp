@@ -141,7 +141,9 @@ TEST(Operations, LargeUploadStreamsInBoundedMemory) {
     EXPECT_EQ(r.body, "{\"received\":" + std::to_string(size) + "}");
     long rss = peak_rss_kib(gate.proc.pid());
     std::cout << "shimgate peak RSS after a 200 MiB upload: " << rss << " KiB\n";
-    EXPECT_LT(rss, 64 * 1024);
+    if (rss_is_meaningful) {
+        EXPECT_LT(rss, 64 * 1024);
+    }
 }
 
 }  // namespace

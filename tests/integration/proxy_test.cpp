@@ -227,7 +227,9 @@ TEST_F(Proxy, LargeDownloadStreamsInBoundedMemory) {
     long rss = peak_rss_kib(gate->proc.pid());
     RecordProperty("shimgate_peak_rss_kib", std::to_string(rss));
     std::cout << "shimgate peak RSS after a 1 GiB stream: " << rss << " KiB\n";
-    EXPECT_LT(rss, 64 * 1024) << "KiB";
+    if (rss_is_meaningful) {
+        EXPECT_LT(rss, 64 * 1024) << "KiB";
+    }
 }
 
 TEST(ProxyFailures, UnreachableUpstreamIs502) {
