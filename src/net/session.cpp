@@ -486,7 +486,8 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     std::array<std::string_view, 6> fixed_drop{"content-type",     "accept-encoding",
                                                "content-encoding", "content-digest",
                                                "digest",           "content-md5"};
-    std::vector<std::string_view> drop(fixed_drop.begin(), fixed_drop.end());
+    std::vector<std::string_view>& drop = drop_;  // reused: no allocation per request
+    drop.assign(fixed_drop.begin(), fixed_drop.end());
     for (const rule& any : rules->rules) {
         for (const auto& src : any.accept) drop.push_back(src.header);
         drop.push_back(any.upstream_auth_header);
@@ -685,7 +686,6 @@ net::awaitable<client_session::next> client_session::answer(
     add[n++] = {request_id_field, rq_.request_id};
     if (!extra_name.empty()) add[n++] = {extra_name, extra_value};
     char deprecation[24];
-    std::string link;
     if (r && r->deprecation.enabled) {
         deprecation[0] = '@';
         auto [end, ec] = std::to_chars(deprecation + 1, deprecation + sizeof deprecation,
@@ -694,8 +694,10 @@ net::awaitable<client_session::next> client_session::answer(
                     std::string_view(deprecation, static_cast<std::size_t>(end - deprecation))};
         if (!r->deprecation.sunset.empty()) add[n++] = {"Sunset", r->deprecation.sunset};
         if (!r->deprecation.successor.empty()) {
-            link = "<" + r->deprecation.successor + ">; rel=\"successor-version\"";
-            add[n++] = {"Link", link};
+            link_.assign("<")
+                .append(r->deprecation.successor)
+                .append(">; rel=\"successor-version\"");
+            add[n++] = {"Link", link_};
         }
     }
     head_out_.clear();

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/rule_set.hpp"
 #include "net/flex_stream.hpp"
@@ -90,9 +91,11 @@ class client_session {
     flex_stream stream_;
     boost::beast::flat_buffer buffer_;
     std::string peer_ip_;
-    std::string head_out_;  // reused for every head the session writes
-    std::string body_in_;   // reused request body of translated routes
-    std::string body_up_;   // reused upstream answer of translated routes
+    std::string head_out_;                // reused for every head the session writes
+    std::string body_in_;                 // reused request body of translated routes
+    std::string body_up_;                 // reused upstream answer of translated routes
+    std::string link_;                    // reused Link header value of a deprecated route
+    std::vector<std::string_view> drop_;  // reused list of client fields not forwarded
     std::optional<request_parser> parser_;
     std::optional<response_parser> up_parser_;
     upstream_connection_ptr up_;
