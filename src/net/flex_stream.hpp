@@ -1,39 +1,62 @@
 #pragma once
 // A connection that is plain TCP or TLS over TCP, chosen at run time, behind one AsyncStream
-// interface, so the session and the upstream pool are written once for both. Timeouts live on the
-// underlying beast::tcp_stream (tcp()), which also bounds the TLS layer's reads and writes.
+// interface, so the session and the upstream pool are written once for both. Deadlines live on the
+// underlying timed_socket (tcp()), which also bounds the TLS layer's reads and writes.
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <utility>
 #include <variant>
+
+#include "net/timed_socket.hpp"
 
 namespace shimgate {
 
 class flex_stream {
   public:
-    using tls_stream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
-    using executor_type = boost::beast::tcp_stream::executor_type;
+    using tls_stream = boost::beast::ssl_stream<timed_socket>;
+    using executor_type = timed_socket::executor_type;
 
-    explicit flex_stream(boost::beast::tcp_stream plain) : s_(std::move(plain)) {}
-    flex_stream(boost::beast::tcp_stream plain, boost::asio::ssl::context& tls)
-        : s_(std::in_place_type<tls_stream>, std::move(plain), tls) {}
+    // `tls` null: plain TCP.
+    flex_stream(boost::asio::ip::tcp::socket socket, timed_socket_list& list,
+                boost::asio::ssl::context* tls = nullptr) {
+        // Built in place: a timed_socket is linked into its worker's list and cannot move.
+        timed_socket::args a{std::move(socket), list};
+        if (tls) {
+            s_.emplace<tls_stream>(std::move(a), *tls);
+        } else {
+            s_.emplace<timed_socket>(std::move(a));
+        }
+    }
+    flex_stream(const flex_stream&) = delete;
+    flex_stream& operator=(const flex_stream&) = delete;
 
-    boost::beast::tcp_stream& tcp() noexcept {
+    timed_socket& tcp() noexcept {
         if (auto* t = std::get_if<tls_stream>(&s_)) return t->next_layer();
-        return std::get<boost::beast::tcp_stream>(s_);
+        return std::get<timed_socket>(s_);
     }
     tls_stream* tls() noexcept { return std::get_if<tls_stream>(&s_); }
     boost::asio::ip::tcp::socket& socket() noexcept { return tcp().socket(); }
     executor_type get_executor() noexcept { return tcp().get_executor(); }
 
+    // Plain TCP: as much of `buffers` as the socket takes now, without waiting. TLS: 0 (its
+    // records are written by the asynchronous path).
+    template <class ConstBuffers>
+    std::size_t write_now(const ConstBuffers& buffers, boost::system::error_code& ec) {
+        if (auto* p = std::get_if<timed_socket>(&s_)) return p->write_now(buffers, ec);
+        return 0;
+    }
+
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, const MutableBuffers& b) {
-                std::visit([&](auto& s) { s.async_read_some(b, std::move(handler)); }, s_);
+                if (auto* t = std::get_if<tls_stream>(&s_)) {
+                    t->async_read_some(b, std::move(handler));
+                } else {
+                    std::get<timed_socket>(s_).async_read_some(b, std::move(handler));
+                }
             },
             token, buffers);
     }
@@ -42,13 +65,17 @@ class flex_stream {
     auto async_write_some(const ConstBuffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, const ConstBuffers& b) {
-                std::visit([&](auto& s) { s.async_write_some(b, std::move(handler)); }, s_);
+                if (auto* t = std::get_if<tls_stream>(&s_)) {
+                    t->async_write_some(b, std::move(handler));
+                } else {
+                    std::get<timed_socket>(s_).async_write_some(b, std::move(handler));
+                }
             },
             token, buffers);
     }
 
   private:
-    std::variant<boost::beast::tcp_stream, tls_stream> s_;
+    std::variant<std::monostate, timed_socket, tls_stream> s_;
 };
 
 }  // namespace shimgate

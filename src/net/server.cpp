@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -39,6 +40,20 @@ net::awaitable<void> flush_access_lines(worker& w) {
         tick.expires_after(std::chrono::milliseconds(200));
         co_await tick.async_wait(net::as_tuple(net::use_awaitable));
         if (!w.access_lines.empty()) w.access->submit(w.access_lines);
+    }
+}
+
+// Enforces the deadlines of the worker's sockets (timed_socket): one timer for all of them. Runs
+// until the worker drains and its last socket is gone.
+net::awaitable<void> deadline_sweeper(worker& w) {
+    const config& c = w.cfg;
+    auto period = sweep_period(
+        std::min({c.upstream_timeout, c.connect_timeout, c.header_timeout, c.idle_timeout}));
+    net::steady_timer tick(w.ioc);
+    while (!w.draining || !w.deadlines.empty()) {
+        tick.expires_after(period);
+        co_await tick.async_wait(net::as_tuple(net::use_awaitable));
+        sweep_deadlines(w.deadlines, std::chrono::steady_clock::now());
     }
 }
 
@@ -146,6 +161,7 @@ int server::run() {
     std::vector<std::thread> threads;
     for (auto& w : workers_) {
         net::co_spawn(w->ioc, accept_loop(*w), net::detached);
+        net::co_spawn(w->ioc, deadline_sweeper(*w), net::detached);
         if (w->access) net::co_spawn(w->ioc, flush_access_lines(*w), net::detached);
         threads.emplace_back([&w = *w, &main_ioc, &finished, this] {
             w.ioc.run();

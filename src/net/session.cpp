@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/stream_base.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
@@ -88,14 +89,24 @@ unsigned status_for(beast::error_code ec) {
 }  // namespace
 
 namespace {
-flex_stream make_stream(tcp::socket socket, const tls_context_ptr& tls) {
-    beast::tcp_stream plain(std::move(socket));
-    return tls ? flex_stream(std::move(plain), *tls) : flex_stream(std::move(plain));
+// Writes all of `buffers`: what the socket takes at once goes without scheduling anything (plain
+// TCP, the usual case), the rest asynchronously. Returns the error and the bytes written.
+template <class ConstBuffers>
+net::awaitable<std::pair<beast::error_code, std::size_t>> write_all(flex_stream& s,
+                                                                    const ConstBuffers& buffers) {
+    beast::error_code ec;
+    std::size_t n = s.write_now(buffers, ec);
+    if (ec && ec != net::error::would_block) co_return std::pair{ec, n};
+    if (n == net::buffer_size(buffers)) co_return std::pair{beast::error_code{}, n};
+    beast::buffers_suffix<ConstBuffers> rest(buffers);
+    rest.consume(n);
+    auto [wec, m] = co_await net::async_write(s, rest, use_tuple);
+    co_return std::pair{wec, n + m};
 }
 }  // namespace
 
 client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tls)
-    : w_(w), tls_(std::move(tls)), stream_(make_stream(std::move(socket), tls_)) {
+    : w_(w), tls_(std::move(tls)), stream_(std::move(socket), w.deadlines, tls_.get()) {
     // A cap on what one connection may hold unparsed: a head within its limits, or a chunk-size
     // line / trailer (which Beast keeps until its CRLF) of reasonable size. Past it, 400.
     buffer_.max_size(
@@ -568,7 +579,7 @@ net::awaitable<unsigned> client_session::send_upstream(std::string_view head,
         }
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
-        auto [ec, n] = co_await net::async_write(up_->stream, bufs, use_tuple);
+        auto [ec, n] = co_await write_all(up_->stream, bufs);
         if (!ec) co_return 0u;
         bool retry = up_->reused && n == 0;
         up_.reset();
@@ -607,7 +618,7 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
         std::array<net::const_buffer, 3> bufs{net::buffer(prefix), net::buffer(relay, got),
                                               net::buffer(suffix)};
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
-        auto [wec, wn] = co_await net::async_write(up_->stream, bufs, use_tuple);
+        auto [wec, wn] = co_await write_all(up_->stream, bufs);
         if (wec) {
             close_after_ = true;
             co_return status_for(wec);
@@ -667,7 +678,7 @@ net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, st
 // The upstream connection goes back to the pool only after a complete answer it allows to reuse.
 void client_session::finish_upstream() {
     if (up_ && up_parser_ && up_parser_->is_done() && up_parser_->keep_alive() &&
-        up_->buffer.size() == 0) {
+        up_->buffer.size() == 0 && !w_.draining) {
         w_.pool.give_back(std::move(up_));
     }
     up_.reset();
@@ -738,7 +749,7 @@ net::awaitable<bool> client_session::write_client(std::string_view a, std::strin
     std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c),
                                           net::buffer(d)};
     stream_.tcp().expires_after(w_.cfg.idle_timeout);
-    auto [ec, n] = co_await net::async_write(stream_, bufs, use_tuple);
+    auto [ec, n] = co_await write_all(stream_, bufs);
     co_return !ec;
 }
 

@@ -1,11 +1,9 @@
 #include "net/upstream_pool.hpp"
 
-#include <sys/socket.h>
-
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
-#include <cerrno>
 
 #include "observe/log.hpp"
 
@@ -14,10 +12,12 @@ namespace shimgate {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-upstream_pool::upstream_pool(net::io_context& ioc, std::vector<tcp::endpoint> endpoints,
+upstream_pool::upstream_pool(net::io_context& ioc, timed_socket_list& deadlines,
+                             std::vector<tcp::endpoint> endpoints,
                              std::chrono::milliseconds connect_timeout, tls_context_ptr tls,
                              std::string host)
     : ioc_(ioc),
+      deadlines_(deadlines),
       endpoints_(std::move(endpoints)),
       connect_timeout_(connect_timeout),
       tls_(std::move(tls)),
@@ -32,16 +32,6 @@ namespace {
 constexpr std::size_t read_reserve = 64 * 1024;
 // What an answer may hold unparsed: a head, or a chunk-size line / trailer. Past it, 502.
 constexpr std::size_t read_limit = 256 * 1024;
-
-// A pooled connection is usable if reading would block: nothing (no EOF, no stray bytes) arrived
-// while it idled.
-bool still_open(upstream_connection& c) {
-    if (c.buffer.size() != 0) return false;
-    if (auto* t = c.stream.tls(); t && SSL_pending(t->native_handle()) != 0) return false;
-    char byte;
-    auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-}
 }  // namespace
 
 upstream_connection_ptr upstream_pool::take_idle() {
@@ -49,47 +39,75 @@ upstream_connection_ptr upstream_pool::take_idle() {
     while (!idle_.empty()) {
         upstream_connection_ptr c = std::move(idle_.back());
         idle_.pop_back();
-        if (now - c->idle_since < max_idle_time_ && still_open(*c)) {
+        boost::system::error_code ignored;
+        c->stream.socket().cancel(ignored);  // ends the idle watch (it completes as aborted)
+        auto* t = c->stream.tls();
+        if (now - c->idle_since < max_idle_time_ && c->buffer.size() == 0 &&
+            !(t && SSL_pending(t->native_handle()) != 0)) {
             ++stats_.reuses;
             c->reused = true;
             return c;
         }
         ++stats_.stale_dropped;
-        boost::system::error_code ignored;
-        c->stream.socket().close(ignored);
     }
     return nullptr;
 }
 
+// A one-byte peek pending on the idle socket: it completes only if the upstream closes the
+// connection, resets it or sends something unasked, and then the connection leaves the pool. Taking
+// the connection cancels the peek. No system call in either case: the socket's readiness comes
+// from the worker's epoll wait, which runs anyway.
+void upstream_pool::watch(upstream_connection& c) {
+    c.stream.socket().async_receive(net::buffer(&c.peeked, 1), net::socket_base::message_peek,
+                                    [this, id = c.id](boost::system::error_code ec, std::size_t) {
+                                        if (ec != net::error::operation_aborted) drop_idle(id);
+                                    });
+}
+
+void upstream_pool::drop_idle(std::uint64_t id) {
+    auto it = std::find_if(idle_.begin(), idle_.end(), [id](const auto& c) { return c->id == id; });
+    if (it == idle_.end()) return;  // taken (or dropped) before this ran
+    ++stats_.stale_dropped;
+    idle_.erase(it);
+}
+
 net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::error_code& ec) {
-    boost::beast::tcp_stream plain(ioc_);
-    plain.expires_after(connect_timeout_);
-    auto [err, ep] = co_await plain.async_connect(endpoints_, net::as_tuple(net::use_awaitable));
-    ec = err;
+    auto c = std::make_unique<upstream_connection>(tcp::socket(ioc_), deadlines_, tls_.get());
+    c->id = ++next_id_;
+    c->buffer.max_size(read_limit);
+    c->buffer.reserve(read_reserve);
+    timed_socket& t = c->stream.tcp();
+    t.expires_after(connect_timeout_);
+    ec = net::error::host_not_found;
+    for (const auto& ep : endpoints_) {
+        boost::system::error_code ignored;
+        t.socket().close(ignored);
+        t.socket().open(ep.protocol(), ec);
+        if (ec) continue;
+        auto [err] = co_await t.socket().async_connect(ep, net::as_tuple(net::use_awaitable));
+        ec = err;
+        if (t.expired()) ec = boost::beast::error::timeout;
+        if (!ec || t.expired()) break;
+    }
     if (ec) {
         ++stats_.connect_failures;
         co_return nullptr;
     }
-    plain.socket().set_option(tcp::no_delay(true), ec);
+    t.socket().set_option(tcp::no_delay(true), ec);
+    t.socket().non_blocking(true, ec);
     ec = {};
     if (!tls_) {
-        plain.expires_never();
+        t.expires_never();
         ++stats_.connects;
-        auto c = std::make_unique<upstream_connection>(flex_stream(std::move(plain)));
-        c->buffer.max_size(read_limit);
-        c->buffer.reserve(read_reserve);
         co_return c;
     }
     // The TLS handshake runs under what is left of the connect deadline.
-    auto c = std::make_unique<upstream_connection>(flex_stream(std::move(plain), *tls_));
-    c->buffer.max_size(read_limit);
-    c->buffer.reserve(read_reserve);
     SSL* ssl = c->stream.tls()->native_handle();
     prepare_upstream_ssl(ssl, host_);
     if (session_) SSL_set_session(ssl, session_);
     auto [hec] = co_await c->stream.tls()->async_handshake(net::ssl::stream_base::client,
                                                            net::as_tuple(net::use_awaitable));
-    c->stream.tcp().expires_never();
+    t.expires_never();
     if (hec) {
         ec = hec;
         ++stats_.connect_failures;
@@ -125,7 +143,8 @@ void upstream_pool::give_back(upstream_connection_ptr c) {
     }
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
     c->stream.tcp().expires_never();
-    c->idle_since = std::chrono::steady_clock::now();
+    c->idle_since = now;
+    watch(*c);
     idle_.push_back(std::move(c));
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Per-thread pool of keep-alive connections to the one upstream. Owned by a worker and used only
-// from its thread: no lock. Idle connections are checked before reuse (a non-blocking peek tells a
-// connection the upstream closed while it idled) and dropped after `max_idle_time`.
+// from its thread: no lock. Every idle connection is watched by a pending one-byte peek, so one the
+// upstream closes (or writes to) while it idles leaves the pool when that happens, at no cost per
+// reuse; idle connections are dropped after `max_idle_time`.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -18,11 +19,15 @@
 namespace shimgate {
 
 struct upstream_connection {
-    explicit upstream_connection(flex_stream s) : stream(std::move(s)) {}
+    upstream_connection(boost::asio::ip::tcp::socket s, timed_socket_list& list,
+                        boost::asio::ssl::context* tls)
+        : stream(std::move(s), list, tls) {}
     flex_stream stream;
     boost::beast::flat_buffer buffer;
     bool reused = false;
     std::chrono::steady_clock::time_point idle_since;
+    std::uint64_t id = 0;  // names the connection to its idle watch
+    char peeked = 0;       // where the idle watch peeks
 };
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
 
@@ -37,7 +42,8 @@ struct pool_stats {
 class upstream_pool {
   public:
     // `tls` null: plain TCP. Otherwise every connection is TLS to `host` (SNI, verification).
-    upstream_pool(boost::asio::io_context& ioc,
+    // Connection sockets join `deadlines` (the worker's sweep list).
+    upstream_pool(boost::asio::io_context& ioc, timed_socket_list& deadlines,
                   std::vector<boost::asio::ip::tcp::endpoint> endpoints,
                   std::chrono::milliseconds connect_timeout, tls_context_ptr tls = nullptr,
                   std::string host = {});
@@ -60,7 +66,11 @@ class upstream_pool {
     const pool_stats& stats() const noexcept { return stats_; }
 
   private:
+    void watch(upstream_connection& c);
+    void drop_idle(std::uint64_t id);
+
     boost::asio::io_context& ioc_;
+    timed_socket_list& deadlines_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
     std::chrono::milliseconds connect_timeout_;
     tls_context_ptr tls_;
@@ -68,6 +78,7 @@ class upstream_pool {
     SSL_SESSION* session_ = nullptr;  // the last resumable TLS session, offered to new connections
     std::vector<upstream_connection_ptr> idle_;  // most recently used last
     pool_stats stats_;
+    std::uint64_t next_id_ = 0;
     static constexpr std::size_t max_idle_ = 256;
     static constexpr std::chrono::seconds max_idle_time_{30};
 };

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
 #include "json/json_context.hpp"
+#include "net/timed_socket.hpp"
 #include "net/tls.hpp"
 #include "net/upstream_pool.hpp"
 #include "observe/access_log.hpp"
@@ -28,7 +29,7 @@ struct worker {
            std::atomic<std::size_t>& open)
         : cfg(c),
           open_connections(open),
-          pool(ioc, std::move(upstream), c.connect_timeout, std::move(upstream_tls),
+          pool(ioc, deadlines, std::move(upstream), c.connect_timeout, std::move(upstream_tls),
                c.upstream.host),
           rules(std::move(initial_rules)),
           server_tls(std::move(listener_tls)) {}
@@ -36,6 +37,7 @@ struct worker {
     // Declared before ioc: session frames still pending when ioc is destroyed unregister here.
     const config& cfg;
     std::unordered_set<client_session*> sessions;
+    timed_socket_list deadlines;  // every socket of this thread with a deadline, swept by a timer
     std::atomic<std::size_t>& open_connections;  // process-wide, for --max-connections
     json_context json;
 
