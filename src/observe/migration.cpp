@@ -180,27 +180,45 @@ void migration_snapshot::add(const migration_snapshot& other) {
 
 void migration_tracker::record(std::string_view rule, std::string_view token,
                                std::chrono::system_clock::time_point now) {
-    std::pair<std::string, std::string> key{std::string(rule), credential_fingerprint(token)};
-    auto it = data_.clients.find(key);
-    if (it == data_.clients.end()) {
-        if (data_.clients.size() >= max_clients) {
-            key.second = overflow_fingerprint;
-            it = data_.clients.find(key);
-        }
-        if (it == data_.clients.end())
-            it = data_.clients.emplace(std::move(key), client_usage{}).first;
-    }
-    client_usage& u = it->second;
     const std::int64_t t = unix_seconds(now);
-    if (u.calls == 0) {
-        u.first_seen = u.last_seen = t;
-    } else {
-        u.first_seen = std::min(u.first_seen, t);
-        u.last_seen = std::max(u.last_seen, t);
+    client_usage* u = recent_.usage;
+    if (u == nullptr || recent_.rule != rule || recent_.token != token) {
+        std::pair<std::string, std::string> key{std::string(rule), credential_fingerprint(token)};
+        auto it = data_.clients.find(key);
+        if (it == data_.clients.end()) {
+            if (data_.clients.size() >= max_clients) {
+                key.second = overflow_fingerprint;
+                it = data_.clients.find(key);
+            }
+            if (it == data_.clients.end())
+                it = data_.clients.emplace(std::move(key), client_usage{}).first;
+        }
+        u = &it->second;  // map nodes never move, and clients are never erased
+        recent_.rule.assign(rule);
+        recent_.token.assign(token);
+        recent_.usage = u;
+        recent_.day_calls = nullptr;
     }
-    ++u.calls;
-    ++u.calls_per_day[utc_date(t)];
-    while (u.calls_per_day.size() > max_days) u.calls_per_day.erase(u.calls_per_day.begin());
+    if (u->calls == 0) {
+        u->first_seen = u->last_seen = t;
+    } else {
+        u->first_seen = std::min(u->first_seen, t);
+        u->last_seen = std::max(u->last_seen, t);
+    }
+    ++u->calls;
+    if (recent_.day_calls != nullptr && t >= recent_.day_begin && t < recent_.day_end) {
+        ++*recent_.day_calls;
+        return;
+    }
+    auto day = u->calls_per_day.try_emplace(utc_date(t), 0).first;
+    ++day->second;
+    // Only the newest day is remembered: it is never the one erased below.
+    const bool newest = std::next(day) == u->calls_per_day.end();
+    while (u->calls_per_day.size() > max_days) u->calls_per_day.erase(u->calls_per_day.begin());
+    recent_.day_calls = newest ? &day->second : nullptr;
+    constexpr std::int64_t day_seconds = 86400;
+    recent_.day_begin = t - ((t % day_seconds) + day_seconds) % day_seconds;
+    recent_.day_end = recent_.day_begin + day_seconds;
 }
 
 std::string render_migration_json(const migration_snapshot& s) {

@@ -43,7 +43,17 @@ class migration_tracker {
     const migration_snapshot& snapshot() const noexcept { return data_; }
 
   private:
+    // The last caller, so that the same client calling again (the usual case) costs two string
+    // comparisons instead of a SHA-256 and two map look-ups. The token stays in this process's
+    // memory only; nothing shown or written ever holds it.
+    struct recent_client {
+        std::string rule, token;
+        client_usage* usage = nullptr;
+        std::int64_t day_begin = 0, day_end = 0;  // the UTC day of `day_calls`, unix seconds
+        std::uint64_t* day_calls = nullptr;
+    };
     migration_snapshot data_;
+    recent_client recent_;
 };
 
 // {"routes":[{"rule":"...","clients":[{"fingerprint":"...","calls":N,"first_seen":"RFC 3339",

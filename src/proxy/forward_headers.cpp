@@ -67,13 +67,26 @@ bool is_forwarded_field(std::string_view name) {
            iequals(name, "x-forwarded-host");
 }
 
-bool dropped(const http::fields::value_type& f, const http::fields& message) {
+// `has_connection`: the message has a Connection field (looked up once per head, not per field).
+bool dropped(const http::fields::value_type& f, const http::fields& message, bool has_connection) {
     if (f.name() != http::field::unknown) {
         if (always_dropped(f.name())) return true;
     } else if (is_forwarded_field(f.name_string())) {
         return true;
     }
-    return named_in_connection(f.name_string(), message);
+    return has_connection && named_in_connection(f.name_string(), message);
+}
+
+bool has_connection_field(const http::fields& message) {
+    return message.find(http::field::connection) != message.end();
+}
+
+// CR, LF or NUL: what must never reach a written head (one pass, no per-character search).
+bool has_line_break_or_nul(std::string_view s) noexcept {
+    for (char c : s) {
+        if (c == '\r' || c == '\n' || c == '\0') return true;
+    }
+    return false;
 }
 
 void append_framing(std::string& out, framing_spec body) {
@@ -93,8 +106,7 @@ void append_via(std::string& out, const http::fields& message) {
     for (auto it = message.find(http::field::via);
          it != message.end() && it->name() == http::field::via; ++it) {
         std::string_view v = trim(it->value());
-        if (v.empty() || v.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos)
-            continue;
+        if (v.empty() || has_line_break_or_nul(v)) continue;
         out += v;
         out += ", ";
     }
@@ -112,7 +124,7 @@ bool is_connection_specific(std::string_view name, const http::fields& message) 
 }
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-    if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return;
+    if (has_line_break_or_nul(value)) return;
     out += name;
     out += ": ";
     out += value;
@@ -127,8 +139,9 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
     out += target;
     out += " HTTP/1.1\r\n";
     append_field(out, "Host", info.upstream_host);
+    const bool has_connection = has_connection_field(client);
     for (const auto& f : client) {
-        if (dropped(f, client)) continue;
+        if (dropped(f, client, has_connection)) continue;
         bool extra = false;
         for (std::string_view d : drop) extra = extra || iequals(f.name_string(), d);
         if (extra) continue;
@@ -158,8 +171,9 @@ void write_client_head(std::string& out, unsigned status, std::string_view reaso
     out += reason.empty() ? reason_phrase(status) : reason;
     out += "\r\n";
     if (upstream) {
+        const bool has_connection = has_connection_field(*upstream);
         for (const auto& f : *upstream) {
-            if (dropped(f, *upstream)) continue;
+            if (dropped(f, *upstream, has_connection)) continue;
             append_field(out, f.name_string(), f.value());
         }
         append_via(out, *upstream);

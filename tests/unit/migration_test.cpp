@@ -78,6 +78,27 @@ TEST(Migration, RecordsCallsFirstLastSeenAndDays) {
     }
 }
 
+// The same client calling again takes the remembered path: counts must match the full path's,
+// across day boundaries, clients and rules taking turns, and times going back a day.
+TEST(Migration, RepeatedCallerCountsLikeAnyOther) {
+    migration_tracker t;
+    const std::int64_t midnight = t0 - t0 % 86400 + 86400;  // the next UTC midnight
+    for (int i = 0; i < 5; ++i) t.record("r", "tok-a", at(midnight - 3 + i));  // 3 before, 2 after
+    t.record("r", "tok-b", at(midnight));
+    t.record("r", "tok-a", at(midnight + 1));
+    t.record("q", "tok-a", at(midnight + 2));
+    t.record("r", "tok-a", at(midnight - 86400));  // back to the day before
+    t.record("r", "tok-a", at(midnight + 3));
+    const auto& a = t.snapshot().clients.at({"r", credential_fingerprint("tok-a")});
+    EXPECT_EQ(a.calls, 8u);
+    EXPECT_EQ(a.calls_per_day.at(utc_date(midnight - 86400)), 4u);
+    EXPECT_EQ(a.calls_per_day.at(utc_date(midnight)), 4u);
+    EXPECT_EQ(a.first_seen, midnight - 86400);
+    EXPECT_EQ(a.last_seen, midnight + 3);
+    EXPECT_EQ(t.snapshot().clients.at({"r", credential_fingerprint("tok-b")}).calls, 1u);
+    EXPECT_EQ(t.snapshot().clients.at({"q", credential_fingerprint("tok-a")}).calls, 1u);
+}
+
 TEST(Migration, KeepsRecentDaysOnly) {
     migration_tracker t;
     for (std::int64_t d = 0; d < 70; ++d) t.record("r", "tok", at(t0 + d * 86400));
