@@ -262,15 +262,14 @@ net::awaitable<client_session::next> client_session::handle_request() {
     if (target == "*") co_return co_await pass_through(target);
 
     auto split = split_request_target(target);
-    std::optional<std::string> path = split ? normalize_path(split->path) : std::nullopt;
-    if (!path) {
+    if (!split || !normalize_path(split->path, path_)) {
         co_return co_await refuse(nullptr, error_style::problem, 400, "invalid request target",
                                   false);
     }
     rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
     rq_.rules = rules;              // (until it is counted and logged, after it was answered)
     if (rules) {
-        path_match match = match_route(*rules, req.method_string(), *path);
+        path_match match = match_route(*rules, req.method_string(), path_);
         if (!match.candidates.empty()) {
             co_return co_await translate(rules, std::move(match),
                                          split->has_query ? split->query : std::string_view());

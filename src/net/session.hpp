@@ -92,6 +92,7 @@ class client_session {
     boost::beast::flat_buffer buffer_;
     std::string peer_ip_;
     std::string head_out_;                // reused for every head the session writes
+    std::string path_;                    // reused normalised path of the request in flight
     std::string body_in_;                 // reused request body of translated routes
     std::string body_up_;                 // reused upstream answer of translated routes
     std::string link_;                    // reused Link header value of a deprecated route

@@ -84,7 +84,9 @@ bool has_connection_field(const http::fields& message) {
 // CR, LF or NUL: what must never reach a written head (one pass, no per-character search).
 bool has_line_break_or_nul(std::string_view s) noexcept {
     for (char c : s) {
-        if (c == '\r' || c == '\n' || c == '\0') return true;
+        // One comparison for the usual byte: all three are at or below '\r'.
+        if (static_cast<unsigned char>(c) <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
+            return true;
     }
     return false;
 }

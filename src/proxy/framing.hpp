@@ -31,7 +31,11 @@ head_verdict check_partial_head(std::string_view buffered, const head_limits& li
 // Byte-level checks of a complete head (as located by find_head_end): line endings, request-line
 // length, header size and count, obs-fold, field-name syntax, CR/LF/NUL and other controls in
 // values.
+// One table-driven pass; only a head it refuses is looked at again, by diagnose_raw_head, to say
+// why.
 head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept;
+// The same verdicts, checked pass by pass (the reference for check_raw_head; used by tests).
+head_verdict diagnose_raw_head(std::string_view head, const head_limits& limits) noexcept;
 
 // Semantic checks of the parsed header: version, Host, Content-Length / Transfer-Encoding
 // combinations, CONNECT, request-target form.

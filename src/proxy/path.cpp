@@ -102,6 +102,38 @@ std::optional<split_target> split_request_target(std::string_view target) {
     return split_path_query(rest.substr(authority_end));
 }
 
+namespace {
+
+// A path normalisation would return unchanged: no percent-encoding, no byte it refuses, no empty,
+// "." or ".." segment. Most requests' paths, checked in one pass and copied as they are.
+bool already_normal(std::string_view path) {
+    if (path.empty() || path.front() != '/') return false;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(path[i]);
+        if (byte <= 0x20 || byte == 0x7F || byte == '%') return false;
+        if (byte != '/') continue;
+        std::string_view next = path.substr(i + 1, 3);
+        if (next.starts_with('/') || next == "." || next.starts_with("./") || next == ".." ||
+            next.starts_with("../"))
+            return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+bool normalize_path(std::string_view path, std::string& out) {
+    out.clear();
+    if (already_normal(path)) {
+        out.assign(path);
+        return true;
+    }
+    auto slow = normalize_path(path);
+    if (!slow) return false;
+    out = std::move(*slow);
+    return true;
+}
+
 std::optional<std::string> normalize_path(std::string_view path) {
     if (path.empty() || path.front() != '/') return std::nullopt;
     std::string decoded;

@@ -21,5 +21,8 @@ std::optional<split_target> split_request_target(std::string_view target);
 // or it does not start with '/'). Other percent-encoded characters stay encoded (hex upper-cased),
 // so "%2F" is no segment separator: "/a%2Fb" stays one segment.
 std::optional<std::string> normalize_path(std::string_view path);
+// The same into `out` (a buffer the caller reuses): false if the path is invalid. A path that is
+// already normal is only copied.
+bool normalize_path(std::string_view path, std::string& out);
 
 }  // namespace shimgate

@@ -5,8 +5,34 @@
 namespace shimgate {
 namespace {
 
+// Both forms: the one into a reused buffer (with its copy-only path for normal paths) must agree
+// with the full normalisation on every input.
 std::string norm(std::string_view p) {
-    return normalize_path(p).value_or("<invalid>");
+    std::string into = "stale";
+    bool ok = normalize_path(p, into);
+    auto full = normalize_path(p);
+    EXPECT_EQ(ok, full.has_value()) << p;
+    if (ok && full) {
+        EXPECT_EQ(into, *full) << p;
+    }
+    return full.value_or("<invalid>");
+}
+
+TEST(PathNormalize, NormalPathsAndNearMisses) {
+    EXPECT_EQ(norm("/api/update_user_group/"), "/api/update_user_group/");
+    EXPECT_EQ(norm("/"), "/");
+    EXPECT_EQ(norm("/.well-known/x"), "/.well-known/x");
+    EXPECT_EQ(norm("/a/.b/b./..c/c../.../x"), "/a/.b/b./..c/c../.../x");
+    EXPECT_EQ(norm("/a/./b"), "/a/b");
+    EXPECT_EQ(norm("/a/../b"), "/b");
+    EXPECT_EQ(norm("/a/."), "/a/");
+    EXPECT_EQ(norm("/a/.."), "/");
+    EXPECT_EQ(norm("/a//b"), "/a/b");
+    EXPECT_EQ(norm("/a%41"), "/aA");
+    EXPECT_EQ(norm("/a b"), "<invalid>");
+    EXPECT_EQ(norm("/a\x7f"), "<invalid>");
+    EXPECT_EQ(norm("a/b"), "<invalid>");
+    EXPECT_EQ(norm(""), "<invalid>");
 }
 
 TEST(PathSplit, OriginForm) {
