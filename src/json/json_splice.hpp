@@ -1,57 +1,69 @@
 #pragma once
-// Splice helpers over simdjson On-Demand: the raw text of a key or a value as it is in the
-// input buffer, checked by check_json_value, ready to be copied byte-for-byte. Shared by the
-// request transform and the response rewrite.
-#include <simdjson.h>
-
+// Key bookkeeping of the splice stages (request transform, response rewrite): duplicate detection
+// over the keys of one object, and membership tests. Keys are compared unescaped ("\u0061" is "a").
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "json/json_context.hpp"
-#include "json/json_validate.hpp"
 
 namespace shimgate {
 
-// What went wrong reading one member: a simdjson error (structure) or a validator problem.
-struct splice_error {
-    simdjson::error_code code = simdjson::SUCCESS;
-    std::string_view problem;  // set when code == SUCCESS
-
-    explicit operator bool() const noexcept {
-        return code != simdjson::SUCCESS || !problem.empty();
+// `text` with a cheap hash of its ends and length: a few loads instead of a byte loop (keys that
+// differ only in their middle collide; a collision costs a comparison, never correctness).
+inline hashed_key make_hashed_key(std::string_view text) noexcept {
+    const auto load = [](const char* p, std::size_t n) {
+        std::uint64_t v = 0;
+        std::memcpy(&v, p, n);
+        return v;
+    };
+    const char* p = text.data();
+    const std::size_t n = text.size();
+    std::uint64_t a = 0, b = 0;
+    if (n >= 8) {
+        a = load(p, 8);
+        b = load(p + n - 8, 8);
+    } else if (n >= 4) {
+        a = load(p, 4);
+        b = load(p + n - 4, 4);
+    } else if (n > 0) {
+        a = static_cast<unsigned char>(p[0]) | std::uint64_t{static_cast<unsigned char>(p[n / 2])}
+                                                   << 8;
+        b = static_cast<unsigned char>(p[n - 1]);
     }
-};
+    std::uint64_t h = (a * 0x9E3779B97F4A7C15ull) ^ (b + n) * 0xC2B2AE3D27D4EB4Full;
+    h ^= h >> 29;
+    return {h, text};
+}
 
-// One object member: its key as written (quotes included) and unescaped, and its checked value.
-struct spliced_member {
-    std::string_view raw_key;                     // "\u0061" stays "\u0061"
-    std::string_view key;                         // unescaped (lives in the parser's string buffer)
-    json_value_check value;                       // value.text: the raw value, whitespace trimmed
-    simdjson::ondemand::value* handle = nullptr;  // for unescaping a scalar string value later
-};
+// Up to this many keys are compared pair by pair (and left in their order); more are sorted.
+inline constexpr std::size_t small_key_count = 16;
 
-// Reads and fully checks the key of `f` (raw and unescaped); the value is left unread.
-splice_error read_key(simdjson::ondemand::field& f, spliced_member& m) noexcept;
-
-// Reads and fully checks the raw value of `f` (after read_key). Object and array values are
-// consumed (raw_json); scalar values are not, so a string can still be unescaped via `handle`.
-splice_error read_value(simdjson::ondemand::field& f, spliced_member& m) noexcept;
-
-// read_key then read_value.
-splice_error read_member(simdjson::ondemand::field& f, spliced_member& m) noexcept;
-
-// The unescaped content of a checked string value `m` (no copy when it has no escapes).
-simdjson::error_code unescaped_string(spliced_member& m, std::string_view& out) noexcept;
-
-// `text` with its hash (FNV-1a 64; a collision costs a comparison, never correctness).
-hashed_key make_hashed_key(std::string_view text) noexcept;
-
-// Sorts `keys` and returns one key present twice, if any. Sorting (by hash, then bytes) keeps the
-// worst case O(n log n) whatever keys a client crafts, with no allocation beyond `keys`.
+// One key present twice in `keys`, if any. Above small_key_count keys, `keys` is sorted first (by
+// hash, then bytes): the worst case stays O(n log n) whatever keys a client crafts, with no
+// allocation beyond `keys`.
 std::optional<std::string_view> find_duplicate(std::span<hashed_key> keys);
 
-// Whether `text` is among `sorted` (as left by find_duplicate).
-bool contains_key(std::span<const hashed_key> sorted, std::string_view text) noexcept;
+// Whether `text` is among `keys`, as left by find_duplicate.
+bool contains_key(std::span<const hashed_key> keys, std::string_view text) noexcept;
+
+// An open-addressing table of names by hash: slots hold an index into `hashes` + 1 (0 = empty).
+// A lookup walks one probe chain instead of every name.
+void build_name_table(std::span<const std::uint64_t> hashes, std::vector<std::uint32_t>& slots);
+
+// Calls f(index) for each name in `slots` whose hash is `hash` (the caller compares the bytes).
+template <class F>
+void for_each_hash_match(const std::vector<std::uint32_t>& slots,
+                         std::span<const std::uint64_t> hashes, std::uint64_t hash, F&& f) {
+    const std::size_t mask = slots.size() - 1;
+    for (std::size_t slot = hash & mask; slots[slot] != 0; slot = (slot + 1) & mask) {
+        const std::size_t i = slots[slot] - 1;
+        if (hashes[i] == hash) f(i);
+    }
+}
 
 }  // namespace shimgate

@@ -1,10 +1,7 @@
 #pragma once
-// A strict RFC 8259 validator for JSON text the shim copies without re-serialising it.
-// simdjson On-Demand is lazy: it checks UTF-8, control characters and the bracket/comma structure
-// it walks, but a value it only skips (a nested object, a number or literal never read, a string
-// never unescaped) is not checked, and skipping does not match '[' with ']'. Every raw span the
-// splice writer forwards goes through check_json_value first, so the upstream (or the client)
-// never receives bytes the shim did not fully check.
+// A strict RFC 8259 validator for JSON text the shim copies without re-serialising it. The grammar
+// (json_scan.hpp) is shared with the object reader (json_reader.hpp), which applies it to every
+// byte of a body member by member; check_json_value applies it to one standalone value.
 #include <cstddef>
 #include <string_view>
 

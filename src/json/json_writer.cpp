@@ -5,24 +5,31 @@
 #include "json/json_writer.hpp"
 
 #include <cstddef>
+#include <cstring>
 
+#include "json/json_scan.hpp"
 #include "json/json_validate.hpp"
 
 namespace shimgate {
 
 void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
+    if (detail::is_plain(s)) {
+        // Nothing to escape (every key name the shim writes): one resize, one copy.
+        const std::size_t at = out.size();
+        out.resize(at + s.size() + 2);
+        char* p = out.data() + at;
+        p[0] = '"';
+        if (!s.empty()) std::memcpy(p + 1, s.data(), s.size());
+        p[s.size() + 1] = '"';
+        return;
+    }
     out.reserve(out.size() + s.size() + 2);
     out.push_back('"');
     std::size_t i = 0;
     while (i < s.size()) {
         // Copy the longest run that needs no escaping in one append.
-        std::size_t run = i;
-        while (run < s.size()) {
-            const auto c = static_cast<unsigned char>(s[run]);
-            if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
-            ++run;
-        }
+        const std::size_t run = detail::json_scanner::skip_plain(s.data(), s.size(), i);
         out.append(s.data() + i, run - i);
         i = run;
         if (i == s.size()) break;

@@ -2,6 +2,7 @@
 // Writing JSON text into a caller-owned buffer. The splice stages copy validated raw text and
 // only write the few strings they make up themselves (renamed keys, injected values, error
 // messages) through append_json_string, so whatever the shim emits is valid JSON.
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -18,11 +19,17 @@ class json_object_writer {
   public:
     explicit json_object_writer(std::string& out) : out_(out) { out_.push_back('{'); }
 
-    // `raw_key` is a validated JSON string token, quotes included, copied as it is.
+    // `raw_key` is a validated JSON string token, quotes included, copied as it is (with the comma
+    // before it and the colon after it: one resize, one copy).
     void raw_key(std::string_view raw_key) {
-        separator();
-        out_.append(raw_key);
-        out_.push_back(':');
+        const std::size_t comma = first_ ? 0 : 1;
+        first_ = false;
+        const std::size_t at = out_.size();
+        out_.resize(at + comma + raw_key.size() + 1);
+        char* p = out_.data() + at;
+        if (comma) *p++ = ',';
+        std::memcpy(p, raw_key.data(), raw_key.size());
+        p[raw_key.size()] = ':';
     }
     // `name` is plain text, escaped here.
     void key(std::string_view name) {

@@ -315,12 +315,10 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
             buffered_body = body_in_;
         }
     }
-    std::string target_up;
     std::string_view upstream_target = target;
     if (!cfg.upstream.prefix.empty() && target != "*") {
-        target_up = cfg.upstream.prefix;
-        target_up += target;
-        upstream_target = target_up;
+        target_up_.assign(cfg.upstream.prefix).append(target);
+        upstream_target = target_up_;
     }
     head_out_.clear();
     forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
@@ -479,9 +477,10 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     }
     const rule* r = select_by_body(match, body_in_, w_.json);
     rq_.r = r;
-    auto call = transform_request(*r, match.params, token.value(), query, body_in_, w_.json);
-    if (!call) {
-        const auto& why = call.error();
+    upstream_call& call = call_;  // reused: no allocation per request once grown
+    if (auto refused =
+            transform_request(*r, match.params, token.value(), query, body_in_, w_.json, call)) {
+        const refusal& why = *refused;
         refusal_reason reason = why.message.starts_with("malformed JSON") ||
                                         why.message.find("duplicate") != std::string::npos
                                     ? refusal_reason::bad_json
@@ -490,7 +489,11 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
                                   reason);
     }
 
-    std::string target = cfg.upstream.prefix + call->target;
+    std::string_view target = call.target;
+    if (!cfg.upstream.prefix.empty()) {
+        target_up_.assign(cfg.upstream.prefix).append(call.target);
+        target = target_up_;
+    }
     // The body is new: what described the client's body goes; so does every credential header any
     // dialect knows, so exactly one credential (the canonical one) reaches the upstream.
     std::array<std::string_view, 6> fixed_drop{"content-type",     "accept-encoding",
@@ -503,16 +506,16 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
         drop.push_back(any.upstream_auth_header);
     }
     drop.push_back(request_id_field);
-    std::array<header_pair, 4> add{header_pair{call->auth_header, call->auth_value},
+    std::array<header_pair, 4> add{header_pair{call.auth_header, call.auth_value},
                                    header_pair{"Content-Type", "application/json"},
                                    header_pair{"Accept-Encoding", "identity"},
                                    header_pair{request_id_field, rq_.request_id}};
     head_out_.clear();
     forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
                       absolute_authority(req.target())};
-    write_upstream_head(head_out_, call->method, target, req.base(), info,
-                        {body_framing::length, call->body.size()}, drop, add);
-    if (auto st = co_await send_upstream(head_out_, call->body); st != 0) {
+    write_upstream_head(head_out_, call.method, target, req.base(), info,
+                        {body_framing::length, call.body.size()}, drop, add);
+    if (auto st = co_await send_upstream(head_out_, call.body); st != 0) {
         co_return co_await refuse(r, r->errors, st,
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
                                   client_keep_alive());
@@ -540,7 +543,8 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     rq_.upstream_status = upstream_status;
     rq_.upstream_time = std::chrono::steady_clock::now() - rq_.upstream_start;
     finish_upstream();
-    client_answer a = rewrite_response(*r, upstream_status, body_up_, w_.json);
+    client_answer& a = answer_;  // reused, like call_
+    rewrite_response(*r, upstream_status, body_up_, w_.json, a);
     if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
     co_return co_await answer(a.status, a.content_type, a.body, r, client_keep_alive());
 }

@@ -19,8 +19,10 @@
 #include "net/tls.hpp"
 #include "net/worker.hpp"
 #include "observe/metrics.hpp"
+#include "proxy/errors.hpp"
 #include "proxy/forward_headers.hpp"
 #include "proxy/refusal.hpp"
+#include "proxy/request_transform.hpp"
 #include "proxy/route.hpp"
 
 namespace shimgate {
@@ -93,6 +95,9 @@ class client_session {
     std::string peer_ip_;
     std::string head_out_;                // reused for every head the session writes
     std::string path_;                    // reused normalised path of the request in flight
+    std::string target_up_;               // reused upstream target when --upstream has a prefix
+    upstream_call call_;                  // reused translated upstream call
+    client_answer answer_;                // reused rewritten answer
     std::string body_in_;                 // reused request body of translated routes
     std::string body_up_;                 // reused upstream answer of translated routes
     std::string link_;                    // reused Link header value of a deprecated route

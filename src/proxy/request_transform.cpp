@@ -2,26 +2,28 @@
 //
 // Why splice: the upstream must receive the client's values byte-for-byte (numbers keep their
 // text, strings their escapes, keys their order), which a parse-and-reserialise cannot promise.
-// So the top-level object is walked once with simdjson On-Demand, in order; each member's raw key
-// and raw value are located in the client's buffer and copied, except renamed keys (written
-// escaped) and dropped unknown fields. The only text the shim makes up (renamed keys, injected
-// path values) goes through append_json_string.
+// So the top-level object is read once, in order; each member's raw key and raw value are located
+// in the client's buffer and copied, except renamed keys (written escaped) and dropped unknown
+// fields. The only text the shim makes up (renamed keys, injected path values) goes through
+// append_json_string.
 //
-// How validity is guaranteed: On-Demand checks UTF-8, control characters and the structure it
-// walks (commas, colons, the top-level braces, trailing content), but not what it skips. Every
-// key and value forwarded is therefore re-checked by check_json_value (the full RFC 8259 grammar,
-// iterative, depth-limited), so the upstream never receives a byte the shim did not check.
-// Keys are compared unescaped ("\u0061" is "a") for rules and duplicates, but written raw.
+// How validity is guaranteed: the members are read by the strict reader (json_reader.hpp), which
+// checks every byte of the body against the full RFC 8259 grammar (iterative, depth-limited) in
+// that same single pass, so the upstream never receives a byte the shim did not check. A
+// malformed body is refused before any rule is applied. Keys are compared unescaped ("\u0061" is
+// "a") for rules and duplicates, but written raw.
 #include "proxy/request_transform.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
+#include "json/json_members.hpp"
 #include "json/json_splice.hpp"
 #include "json/json_writer.hpp"
 
 namespace shimgate {
-namespace ondemand = simdjson::ondemand;
 
 namespace {
 
@@ -50,14 +52,10 @@ refusal field_problem(std::string_view field, std::string_view what) {
     return bad_request("field " + in_quotes(field) + " " + std::string(what));
 }
 
-refusal malformed(simdjson::error_code err) {
-    return bad_request(std::string("malformed JSON: ") + simdjson::error_message(err));
-}
-
-refusal malformed(const splice_error& e, const spliced_member& m) {
+refusal malformed(std::string_view problem, std::string_view field = {}) {
     std::string msg = "malformed JSON: ";
-    msg += e.problem.empty() ? std::string_view(simdjson::error_message(e.code)) : e.problem;
-    if (m.key.data() != nullptr) msg += " (in field " + in_quotes(m.key) + ")";
+    msg += problem;
+    if (field.data() != nullptr) msg += " (in field " + in_quotes(field) + ")";
     return bad_request(std::move(msg));
 }
 
@@ -149,8 +147,10 @@ void append_percent_encoded(std::string& out, std::string_view s) {
     }
 }
 
-result<std::string> build_target(const rule& r, const path_params& params, std::string_view query) {
-    std::string target;
+// The upstream target into `target` (cleared first); a refusal if a parameter has no value.
+std::optional<refusal> build_target(const rule& r, const path_params& params,
+                                    std::string_view query, std::string& target) {
+    target.clear();
     target.reserve(r.upstream_path.size() + query.size() + 32);
     const std::string_view t = r.upstream_path;
     std::size_t i = 0;
@@ -175,56 +175,31 @@ result<std::string> build_target(const rule& r, const path_params& params, std::
         target.push_back('?');
         target.append(query);
     }
-    return target;
+    return std::nullopt;
 }
 
-// One pass over the top-level object: checks and output together; `out` is discarded by the
-// caller on a refusal.
+// The rule applied to the body's members (read once, strictly, by read_members), in order: checks
+// and output together; `out` is discarded by the caller on a refusal.
 class body_splicer {
   public:
     body_splicer(const rule& r, const path_params& params, json_context& ctx, std::string& out)
         : r_(r), params_(params), ctx_(ctx), out_(out) {}
 
-    std::optional<refusal> run(std::string& body) {
-        if (trim_json_whitespace(body).empty()) return bad_request("body must be a JSON object");
-        ctx_.keys.clear();
+    std::optional<refusal> run(std::string_view body) {
+        body_size_ = body.size();
+        const object_read& read = read_members(body, ctx_);
+        if (read.st == object_read::status::not_object)
+            return bad_request("body must be a JSON object");
+        if (read.st == object_read::status::malformed) return malformed(read.problem, read.field);
+
         ctx_.views.clear();
         ctx_.flags.assign(r_.fields.size() + r_.path_params.size(), 0);
-
-        // On-Demand checks only the structure it walks (a ':' where ',' belongs after a skipped
-        // value got through, found by fuzz_request_transform), so the whole body is checked too.
-        // Its verdict is used after the member pass, whose messages name the field.
-        const json_value_check whole = check_json_value(body);
-        if (whole.ok && whole.kind != json_kind::object)
-            return bad_request("body must be a JSON object");
-
-        ondemand::document doc;
-        if (auto err = ctx_.parser.iterate(pad_in_place(body)).get(doc)) return malformed(err);
-        ondemand::object obj;
-        if (auto err = doc.get_object().get(obj)) {
-            if (err == simdjson::INCORRECT_TYPE) return bad_request("body must be a JSON object");
-            // simdjson's own words ("ended early") also cover `{...} junk`.
-            if (err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT)
-                return bad_request("malformed JSON: unclosed object, or text after it");
-            return malformed(err);
-        }
-
         out_.reserve(body.size() + 64);
         json_object_writer w(out_);
-        for (auto member : obj) {
-            ondemand::field f;
-            if (auto err = std::move(member).get(f)) return malformed(err);
-            spliced_member m;
-            if (auto e = read_member(f, m)) return malformed(e, m);
-            ctx_.keys.push_back(make_hashed_key(m.key));
-            if (auto why = take(m, w)) return why;
+        index_fields();
+        for (std::size_t i = 0; i < ctx_.members.size(); ++i) {
+            if (auto why = take(ctx_.members[i], ctx_.keys[i].hash, w)) return why;
         }
-        // At the end of a well-formed document there is no location left.
-        const char* rest = nullptr;
-        if (doc.current_location().get(rest) == simdjson::SUCCESS) {
-            return bad_request("malformed JSON: trailing content after the object");
-        }
-        if (!whole.ok) return bad_request("malformed JSON: " + std::string(whole.problem));
         if (auto dup = find_duplicate(ctx_.keys))
             return bad_request("duplicate key " + in_quotes(*dup));
 
@@ -292,17 +267,19 @@ class body_splicer {
     }
 
     // The unescaped text of string member `m`, read once.
-    std::optional<refusal> content_of(spliced_member& m, std::optional<std::string_view>& content) {
+    std::optional<refusal> content_of(const json_member& m,
+                                      std::optional<std::string_view>& content) {
         if (content) return std::nullopt;
         std::string_view s;
-        if (auto err = unescaped_string(m, s)) return malformed(err);
+        if (!member_string(m, ctx_.scratch, body_size_, s))
+            return malformed("string read twice", m.key);
         content = s;
         return std::nullopt;
     }
 
-    std::optional<refusal> check_type(const field_rule& fr, spliced_member& m,
+    std::optional<refusal> check_type(const field_rule& fr, const json_member& m,
                                       std::optional<std::string_view>& content) {
-        const json_kind k = m.value.kind;
+        const json_kind k = m.kind;
         bool ok = true;
         switch (fr.type) {
             case field_type::string:
@@ -333,14 +310,14 @@ class body_splicer {
         }
         if (!ok) return field_problem(fr.name, expected(fr.type));
         if (fr.non_empty) {
-            const std::string_view t = m.value.text;
+            const std::string_view t = m.value;
             if ((k == json_kind::string && t.size() == 2) || is_empty_container(t))
                 return field_problem(fr.name, "must not be empty");
         }
         return std::nullopt;
     }
 
-    std::optional<refusal> check_path_param(const path_param_rule& pp, spliced_member& m,
+    std::optional<refusal> check_path_param(const path_param_rule& pp, const json_member& m,
                                             std::optional<std::string_view>& content) {
         if (pp.mode != path_param_mode::check) return std::nullopt;
         const std::string* value = find_param(params_, pp.param);
@@ -350,27 +327,61 @@ class body_splicer {
                                ") does not match path " + pp.param + " (" + in_quotes(*value) +
                                ")");
         };
-        if (m.value.kind == json_kind::null) return mismatch("null");
-        if (m.value.kind != json_kind::string) return field_problem(pp.field, "must be a string");
+        if (m.kind == json_kind::null) return mismatch("null");
+        if (m.kind != json_kind::string) return field_problem(pp.field, "must be a string");
         if (auto why = content_of(m, content)) return why;
         if (*content != *value) return mismatch(in_quotes(*content));
         return std::nullopt;
     }
 
-    // Checks one member against the rule and writes it (or leaves it out).
-    std::optional<refusal> take(spliced_member& m, json_object_writer& w) {
+    // Field names are hashed once per call and compared with a member's key (hashed when read) by
+    // hash first, by bytes only on a match. A rule with many fields (the StateSet profile's 18)
+    // also has them put in an open-addressing table (json_splice.hpp), so a member finds its field
+    // in a probe or two instead of a pass over all of them.
+    static constexpr std::size_t table_from_fields = 9;
+
+    void index_fields() {
+        std::vector<std::uint64_t>& h = ctx_.rule_hashes;
+        h.resize(r_.fields.size());
+        for (std::size_t i = 0; i < h.size(); ++i) h[i] = make_hashed_key(r_.fields[i].name).hash;
+        use_table_ = r_.fields.size() >= table_from_fields;
+        if (use_table_) build_name_table(h, ctx_.rule_slots);
+    }
+
+    // Checks member `m` against field rule `i` (whose name is its key).
+    std::optional<refusal> check_field(std::size_t i, const json_member& m,
+                                       std::optional<std::string_view>& content) {
+        const field_rule& fr = r_.fields[i];
+        if (m.kind == json_kind::null) {
+            ctx_.flags[i] = present_null;
+            if (fr.required) return field_problem(fr.name, "is required");
+            return std::nullopt;
+        }
+        ctx_.flags[i] = present_value;
+        return check_type(fr, m, content);
+    }
+
+    // Checks one member (its key hashed as `hash`) against the rule and writes it (or leaves it
+    // out).
+    std::optional<refusal> take(const json_member& m, std::uint64_t hash, json_object_writer& w) {
         std::optional<std::string_view> content;
         bool known = false;
-        for (std::size_t i = 0; i < r_.fields.size(); ++i) {
-            const field_rule& fr = r_.fields[i];
-            if (fr.name != m.key) continue;
-            known = true;
-            if (m.value.kind == json_kind::null) {
-                ctx_.flags[i] = present_null;
-                if (fr.required) return field_problem(fr.name, "is required");
-            } else {
-                ctx_.flags[i] = present_value;
-                if (auto why = check_type(fr, m, content)) return why;
+        const std::uint64_t* field_hash = ctx_.rule_hashes.data();
+        if (use_table_) {
+            const std::vector<std::uint32_t>& slots = ctx_.rule_slots;
+            const std::size_t mask = slots.size() - 1;
+            for (std::size_t slot = hash & mask; slots[slot] != 0; slot = (slot + 1) & mask) {
+                const std::size_t i = slots[slot] - 1;
+                if (field_hash[i] != hash || r_.fields[i].name != m.key) continue;
+                known = true;
+                if (auto why = check_field(i, m, content)) return why;
+            }
+        } else {
+            const std::size_t count = r_.fields.size();
+            for (std::size_t i = 0; i < count; ++i) {
+                if (field_hash[i] != hash || r_.fields[i].name != m.key) continue;
+                known = true;
+                if (auto why = check_field(i, m, content)) return why;
             }
         }
         for (std::size_t i = 0; i < r_.path_params.size(); ++i) {
@@ -393,7 +404,7 @@ class body_splicer {
         } else {
             w.raw_key(m.raw_key);
         }
-        w.raw_value(m.value.text);
+        w.raw_value(m.value);
         return std::nullopt;
     }
 
@@ -401,22 +412,33 @@ class body_splicer {
     const path_params& params_;
     json_context& ctx_;
     std::string& out_;
+    std::size_t body_size_ = 0;
+    bool use_table_ = false;
 };
 
 }  // namespace
+
+std::optional<refusal> transform_request(const rule& r, const path_params& params,
+                                         std::string_view token, std::string_view query,
+                                         std::string_view body, json_context& ctx,
+                                         upstream_call& call) {
+    if (auto why = build_target(r, params, query, call.target)) return why;
+    call.body.clear();
+    if (auto why = body_splicer(r, params, ctx, call.body).run(body)) return why;
+    call.method.assign(r.upstream_method);
+    call.auth_header.assign(r.upstream_auth_header);
+    call.auth_value.clear();
+    call.auth_value.reserve(r.upstream_auth_scheme.size() + 1 + token.size());
+    call.auth_value.append(r.upstream_auth_scheme).append(" ").append(token);
+    return std::nullopt;
+}
 
 result<upstream_call> transform_request(const rule& r, const path_params& params,
                                         std::string_view token, std::string_view query,
                                         std::string& body, json_context& ctx) {
     upstream_call call;
-    auto target = build_target(r, params, query);
-    if (!target) return target.error();
-    if (auto why = body_splicer(r, params, ctx, call.body).run(body)) return std::move(*why);
-    call.method = r.upstream_method;
-    call.target = std::move(target).value();
-    call.auth_header = r.upstream_auth_header;
-    call.auth_value.reserve(r.upstream_auth_scheme.size() + 1 + token.size());
-    call.auth_value.append(r.upstream_auth_scheme).append(" ").append(token);
+    if (auto why = transform_request(r, params, token, query, body, ctx, call))
+        return std::move(*why);
     return call;
 }
 

@@ -2,7 +2,8 @@
 // The request stage of a translated route: validate the client's JSON body against the rule
 // (types, required, non-empty, duplicates, path params, unknown-field policy) and build the
 // canonical upstream request by splicing raw JSON text (renamed keys, values copied byte-for-byte,
-// key order kept). Pure function over values; `ctx` is the thread's reused parser.
+// key order kept). Pure function over values; `ctx` is the thread's reused JSON state.
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,10 +23,20 @@ struct upstream_call {
     std::string auth_value;   // "<scheme> <token>"
 };
 
-// `body` may be reallocated to add simdjson padding. `query` is appended to the target when
-// non-empty. Refusals are 400 with a message naming the field (or "malformed JSON ...").
+// `body` is read, not changed (a non-const reference for the callers written when it was padded in
+// place). `query` is appended to the target when non-empty. Refusals are 400 with a message naming
+// the field (or "malformed JSON ..."). Members kept by select_by_body for this very body are taken
+// over instead of reading it again.
 result<upstream_call> transform_request(const rule& r, const path_params& params,
                                         std::string_view token, std::string_view query,
                                         std::string& body, json_context& ctx);
+
+// The same into `call`, whose buffers are reused: a caller keeping one upstream_call (per
+// connection or thread) allocates nothing once they have grown. nullopt when `call` is complete;
+// on a refusal its contents are unspecified.
+std::optional<refusal> transform_request(const rule& r, const path_params& params,
+                                         std::string_view token, std::string_view query,
+                                         std::string_view body, json_context& ctx,
+                                         upstream_call& call);
 
 }  // namespace shimgate

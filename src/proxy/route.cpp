@@ -1,10 +1,8 @@
 #include "proxy/route.hpp"
 
-#include <simdjson.h>
-
 #include <utility>
 
-#include "json/json_context.hpp"
+#include "json/json_members.hpp"
 
 namespace shimgate {
 namespace {
@@ -71,26 +69,18 @@ std::string percent_decode(std::string_view s) {
 
 // Index of the first candidate whose body_has is a top-level key of `body`, or -1 (also for a
 // malformed body, so the choice never depends on how far a broken body happens to parse).
-// Keys are compared unescaped, the way the request transform reads them.
-int first_present_key(const path_match& m, std::string& body, json_context& ctx) {
-    simdjson::ondemand::document doc;
-    if (ctx.parser.iterate(pad_in_place(body)).get(doc)) return -1;
-    simdjson::ondemand::object obj;
-    if (doc.get_object().get(obj)) return -1;
+// Keys are compared unescaped, the way the request transform reads them. The members read are
+// kept in `ctx` for the transform that follows.
+int first_present_key(const path_match& m, std::string_view body, json_context& ctx) {
+    if (read_members(body, ctx, true).st != object_read::status::ok) return -1;
     int best = -1;
-    for (auto field_result : obj) {
-        simdjson::ondemand::field field;
-        if (std::move(field_result).get(field)) return -1;
-        std::string_view key;
-        if (field.unescaped_key().get(key)) return -1;
+    for (const json_member& member : ctx.members) {
         for (std::size_t i = 0; i < m.candidates.size(); ++i) {
             const auto& want = m.candidates[i]->body_has;
-            if (!want.empty() && want == key && (best < 0 || static_cast<int>(i) < best))
+            if (!want.empty() && want == member.key && (best < 0 || static_cast<int>(i) < best))
                 best = static_cast<int>(i);
         }
     }
-    // Trailing content after the object makes the body malformed too.
-    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return -1;
     return best;
 }
 

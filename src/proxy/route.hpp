@@ -24,7 +24,8 @@ path_match match_route(const rule_set& rules, std::string_view method,
 
 // The first candidate whose body_has key is a top-level key of `body`, else the first candidate
 // without body_has, else the first candidate. Never fails: a malformed body is refused later by the
-// transform of the rule picked here. `body` is padded in place and parsed with the thread's parser.
+// transform of the rule picked here. `body` is read (not changed) with the thread's JSON state, and
+// its members are kept there for the transform_request that follows on the same body.
 const rule* select_by_body(const path_match& match, std::string& body, json_context& ctx);
 
 }  // namespace shimgate

@@ -1,0 +1,145 @@
+#include "bench_ops.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace shimgate::bench {
+namespace ondemand = simdjson::ondemand;
+
+namespace {
+
+constexpr std::string_view names[] = {
+    "transform",         "transform_returning",    "route_transform",      "rewrite",
+    "rewrite_returning", "simdjson_parse_request", "simdjson_parse_answer"};
+
+// The floor: read every key and every value of the document with On-Demand (strings unescaped,
+// numbers converted, nested containers walked). Returns the bytes of strings seen.
+std::size_t touch(ondemand::value v);
+
+std::size_t touch_object(ondemand::object o) {
+    std::size_t n = 0;
+    for (auto member : o) {
+        ondemand::field f;
+        if (std::move(member).get(f)) return 0;
+        std::string_view key;
+        if (f.unescaped_key().get(key)) return 0;
+        n += key.size() + touch(f.value());
+    }
+    return n;
+}
+
+std::size_t touch(ondemand::value v) {
+    ondemand::json_type t;
+    if (v.type().get(t)) return 0;
+    switch (t) {
+        case ondemand::json_type::object: {
+            ondemand::object o;
+            if (v.get_object().get(o)) return 0;
+            return touch_object(o);
+        }
+        case ondemand::json_type::array: {
+            ondemand::array a;
+            if (v.get_array().get(a)) return 0;
+            std::size_t n = 0;
+            for (auto element : a) {
+                ondemand::value e;
+                if (std::move(element).get(e)) return 0;
+                n += touch(e);
+            }
+            return n;
+        }
+        case ondemand::json_type::string: {
+            std::string_view s;
+            return v.get_string().get(s) ? 0 : s.size();
+        }
+        case ondemand::json_type::number: {
+            double d = 0;
+            return v.get_double().get(d) ? 0 : static_cast<std::size_t>(d != 0);
+        }
+        case ondemand::json_type::boolean: {
+            bool b = false;
+            return v.get_bool().get(b) ? 0 : static_cast<std::size_t>(b);
+        }
+        case ondemand::json_type::null:
+            return v.is_null() ? 1 : 0;
+    }
+    return 0;
+}
+
+std::size_t simdjson_parse(op_state& s) {
+    ondemand::document doc;
+    if (s.parser.iterate(pad_in_place(s.body)).get(doc)) return 0;
+    ondemand::object o;
+    if (doc.get_object().get(o)) return 0;
+    return touch_object(o);
+}
+
+[[noreturn]] void fail(const bench_case& c, op o, std::string_view why) {
+    std::fprintf(stderr, "shimgate_micro_bench: %s/%s: %.*s\n", std::string(op_name(o)).c_str(),
+                 c.name.c_str(), static_cast<int>(why.size()), why.data());
+    std::exit(2);
+}
+
+}  // namespace
+
+bool op_from_name(std::string_view name, op& out) {
+    for (std::size_t i = 0; i < std::size(names); ++i) {
+        if (names[i] == name) {
+            out = static_cast<op>(i);
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string_view op_name(op o) {
+    return names[static_cast<std::size_t>(o)];
+}
+
+void prepare(op o, const bench_case& c, op_state& s) {
+    const bool answer =
+        o == op::rewrite || o == op::rewrite_returning || o == op::simdjson_parse_answer;
+    s.body = answer ? c.answer : c.request;
+    // One run to check the case works and to warm the parser and the padding.
+    if (run_once(o, c, s) == 0) fail(c, o, "the operation failed on its seed body");
+}
+
+std::size_t run_once(op o, const bench_case& c, op_state& s) {
+    switch (o) {
+        case op::transform: {
+            if (auto why = transform_request(*c.r, c.match.params, "demo-token", "", s.body, s.ctx,
+                                             s.call))
+                fail(c, o, why->message);
+            return s.call.body.size();
+        }
+        case op::transform_returning: {
+            auto call = transform_request(*c.r, c.match.params, "demo-token", "", s.body, s.ctx);
+            if (!call) fail(c, o, call.error().message);
+            return call->body.size();
+        }
+        case op::route_transform: {
+            const rule* r = select_by_body(c.match, s.body, s.ctx);
+            if (r != c.r) fail(c, o, "select_by_body picked another rule");
+            if (auto why =
+                    transform_request(*r, c.match.params, "demo-token", "", s.body, s.ctx, s.call))
+                fail(c, o, why->message);
+            return s.call.body.size();
+        }
+        case op::rewrite: {
+            rewrite_response(*c.r, 200, s.body, s.ctx, s.answer);
+            if (s.answer.status != 200) fail(c, o, s.answer.body);
+            return s.answer.body.size();
+        }
+        case op::rewrite_returning: {
+            const client_answer a = rewrite_response(*c.r, 200, s.body, s.ctx);
+            if (a.status != 200) fail(c, o, a.body);
+            return a.body.size();
+        }
+        case op::simdjson_parse_request:
+        case op::simdjson_parse_answer:
+            return simdjson_parse(s);
+    }
+    return 0;
+}
+
+}  // namespace shimgate::bench
