@@ -39,8 +39,11 @@ upstream_connection_ptr upstream_pool::take_idle() {
     while (!idle_.empty()) {
         upstream_connection_ptr c = std::move(idle_.back());
         idle_.pop_back();
-        boost::system::error_code ignored;
-        c->stream.socket().cancel(ignored);  // ends the idle watch (it completes as aborted)
+        if (c->watched) {
+            boost::system::error_code ignored;
+            c->stream.socket().cancel(ignored);  // ends the idle watch (it completes as aborted)
+            c->watched = false;
+        }
         auto* t = c->stream.tls();
         if (now - c->idle_since < max_idle_time_ && c->buffer.size() == 0 &&
             !(t && SSL_pending(t->native_handle()) != 0)) {
@@ -55,8 +58,19 @@ upstream_connection_ptr upstream_pool::take_idle() {
 
 // A one-byte peek pending on the idle socket: it completes only if the upstream closes the
 // connection, resets it or sends something unasked, and then the connection leaves the pool. Taking
-// the connection cancels the peek. No system call in either case: the socket's readiness comes
-// from the worker's epoll wait, which runs anyway.
+// the connection cancels the peek. It starts from a posted task, after what the worker already has
+// queued: under load the connection is often taken again before that, and the peek (whose first
+// attempt is a recv that finds nothing) is never needed; an idle one is watched a moment later.
+void upstream_pool::watch_later(std::uint64_t id) {
+    net::post(ioc_, [this, id] {
+        auto it =
+            std::find_if(idle_.rbegin(), idle_.rend(), [id](const auto& c) { return c->id == id; });
+        if (it == idle_.rend() || (*it)->watched) return;  // taken (or dropped) in the meantime
+        (*it)->watched = true;
+        watch(**it);
+    });
+}
+
 void upstream_pool::watch(upstream_connection& c) {
     c.stream.socket().async_receive(net::buffer(&c.peeked, 1), net::socket_base::message_peek,
                                     [this, id = c.id](boost::system::error_code ec, std::size_t) {
@@ -144,7 +158,7 @@ void upstream_pool::give_back(upstream_connection_ptr c) {
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
     c->stream.tcp().expires_never();
     c->idle_since = now;
-    watch(*c);
+    watch_later(c->id);
     idle_.push_back(std::move(c));
 }
 

@@ -1,8 +1,8 @@
 #pragma once
 // Per-thread pool of keep-alive connections to the one upstream. Owned by a worker and used only
-// from its thread: no lock. Every idle connection is watched by a pending one-byte peek, so one the
-// upstream closes (or writes to) while it idles leaves the pool when that happens, at no cost per
-// reuse; idle connections are dropped after `max_idle_time`.
+// from its thread: no lock. An idle connection is watched by a pending one-byte peek, so one the
+// upstream closes (or writes to) while it idles leaves the pool when that happens (no check per
+// reuse); idle connections are dropped after `max_idle_time`.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +28,7 @@ struct upstream_connection {
     std::chrono::steady_clock::time_point idle_since;
     std::uint64_t id = 0;  // names the connection to its idle watch
     char peeked = 0;       // where the idle watch peeks
+    bool watched = false;  // the idle watch is pending
 };
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
 
@@ -66,6 +67,7 @@ class upstream_pool {
     const pool_stats& stats() const noexcept { return stats_; }
 
   private:
+    void watch_later(std::uint64_t id);
     void watch(upstream_connection& c);
     void drop_idle(std::uint64_t id);
 

@@ -185,5 +185,21 @@ TEST_F(PoolIdleWatch, TakingAnIdleConnectionEndsTheWatchAndKeepsTheConnection) {
     EXPECT_EQ(std::string(got.data(), 3), "GET");
 }
 
+TEST_F(PoolIdleWatch, ConnectionTakenBeforeItsWatchStartsIsNeverWatched) {
+    auto [c, peer] = connect();
+    ASSERT_TRUE(c);
+    pool.give_back(std::move(c));
+    upstream_connection_ptr again = pool.take_idle();  // before the posted watch ran
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->watched);
+    ioc.poll();  // the posted start finds it gone
+    EXPECT_FALSE(again->watched);
+    pool.give_back(std::move(again));
+    ioc.poll();
+    EXPECT_EQ(pool.idle_count(), 1u);
+    peer.close();  // and once idle, it is watched again
+    ASSERT_TRUE(run_until(ioc, [&] { return pool.idle_count() == 0; }));
+}
+
 }  // namespace
 }  // namespace shimgate
