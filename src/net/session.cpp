@@ -30,7 +30,7 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 namespace {
 
-constexpr std::size_t relay_size = 64 * 1024;
+constexpr std::size_t relay_size = worker::relay_size;
 constexpr std::size_t read_size = 16 * 1024;
 constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated answers are read whole
 
@@ -119,6 +119,7 @@ client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tl
 }
 
 client_session::~client_session() {
+    return_relay();
     w_.sessions.erase(this);
     w_.open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -131,8 +132,13 @@ void client_session::close_if_idle() {
 }
 
 char* client_session::relay_buffer() {
-    if (!relay_) relay_ = std::make_unique<char[]>(relay_size);
-    return relay_.get();
+    if (!relay_) relay_ = w_.relays.take();
+    return relay_;
+}
+
+void client_session::return_relay() noexcept {
+    w_.relays.give(relay_);
+    relay_ = nullptr;
 }
 
 net::awaitable<void> client_session::run() {
@@ -151,6 +157,7 @@ net::awaitable<void> client_session::run() {
         next n = have_head ? co_await handle_request() : next::close;
         if (rq_.status != 0) finish_request();  // something was answered: count and log it
         parser_.reset();
+        return_relay();  // an idle connection holds no relay buffer
         if (!have_head || n == next::close || close_after_) break;
     }
     if (aborted_) {

@@ -86,7 +86,8 @@ class client_session {
     bool client_keep_alive() const;
     bool body_pending() const;
     bool body_over_limit() const;  // a Content-Length over --max-body
-    char* relay_buffer();
+    char* relay_buffer();  // the worker's relay block lent to this request (taken on first use)
+    void return_relay() noexcept;
 
     worker& w_;
     tls_context_ptr tls_;
@@ -105,7 +106,7 @@ class client_session {
     std::optional<request_parser> parser_;
     std::optional<response_parser> up_parser_;
     upstream_connection_ptr up_;
-    std::unique_ptr<char[]> relay_;  // allocated the first time a body is streamed
+    char* relay_ = nullptr;  // lent by w_.relays for the request in flight, returned after it
     bool idle_ = true;
     bool close_after_ = false;  // set when the connection must end after this answer
     bool aborted_ = false;      // an answer was cut short: end with a reset, not a clean close

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
 #include "json/json_context.hpp"
+#include "net/block_pool.hpp"
 #include "net/timed_socket.hpp"
 #include "net/tls.hpp"
 #include "net/upstream_pool.hpp"
@@ -40,6 +41,9 @@ struct worker {
     timed_socket_list deadlines;  // every socket of this thread with a deadline, swept by a timer
     std::atomic<std::size_t>& open_connections;  // process-wide, for --max-connections
     json_context json;
+    // Relay buffers for bodies and relayed answers, lent per request (64 kept free: 4 MiB).
+    static constexpr std::size_t relay_size = 64 * 1024;
+    block_pool relays{relay_size, 64};
 
     boost::asio::io_context ioc{1};
     upstream_pool pool;          // its sockets need ioc
