@@ -45,7 +45,9 @@ struct worker {
     static constexpr std::size_t relay_size = 64 * 1024;
     block_pool relays{relay_size, 64};
 
-    boost::asio::io_context ioc{1};
+    // One thread runs it and only that thread touches its sockets (other threads post to it), so
+    // the reactor skips its per-socket locks; posting stays thread-safe.
+    boost::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
     upstream_pool pool;          // its sockets need ioc
     rule_set_ptr rules;          // replaced on reload; a request keeps the set it started with
     tls_context_ptr server_tls;  // null: plain HTTP; replaced on reload, a connection keeps its own
