@@ -1,9 +1,12 @@
 #include "net/upstream_pool.hpp"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
+#include <cerrno>
 
 #include "observe/log.hpp"
 
@@ -34,19 +37,24 @@ constexpr std::size_t read_reserve = 64 * 1024;
 constexpr std::size_t read_limit = 256 * 1024;
 }  // namespace
 
+namespace {
+// A settled connection is usable if reading would block: nothing (no EOF, no stray bytes) arrived
+// while it idled. One non-blocking peek.
+bool still_open(upstream_connection& c) {
+    char byte;
+    auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+}  // namespace
+
 upstream_connection_ptr upstream_pool::take_idle() {
     auto now = std::chrono::steady_clock::now();
     while (!idle_.empty()) {
         upstream_connection_ptr c = std::move(idle_.back());
         idle_.pop_back();
-        if (c->watched) {
-            boost::system::error_code ignored;
-            c->stream.socket().cancel(ignored);  // ends the idle watch (it completes as aborted)
-            c->watched = false;
-        }
         auto* t = c->stream.tls();
         if (now - c->idle_since < max_idle_time_ && c->buffer.size() == 0 &&
-            !(t && SSL_pending(t->native_handle()) != 0)) {
+            !(t && SSL_pending(t->native_handle()) != 0) && (!c->settled || still_open(*c))) {
             ++stats_.reuses;
             c->reused = true;
             return c;
@@ -56,33 +64,16 @@ upstream_connection_ptr upstream_pool::take_idle() {
     return nullptr;
 }
 
-// A one-byte peek pending on the idle socket: it completes only if the upstream closes the
-// connection, resets it or sends something unasked, and then the connection leaves the pool. Taking
-// the connection cancels the peek. It starts from a posted task, after what the worker already has
-// queued: under load the connection is often taken again before that, and the peek (whose first
-// attempt is a recv that finds nothing) is never needed; an idle one is watched a moment later.
-void upstream_pool::watch_later(std::uint64_t id) {
+// A connection given back and taken again within the same turn of the worker's loop (the usual case
+// under load) cannot have seen its upstream's close yet unless that came with the answer, so it is
+// reused without a system call. One that idled past that turn (this posted task ran) is checked
+// with a peek before reuse: a close while it idled is then found, not written into.
+void upstream_pool::settle_later(std::uint64_t id) {
     net::post(ioc_, [this, id] {
         auto it =
             std::find_if(idle_.rbegin(), idle_.rend(), [id](const auto& c) { return c->id == id; });
-        if (it == idle_.rend() || (*it)->watched) return;  // taken (or dropped) in the meantime
-        (*it)->watched = true;
-        watch(**it);
+        if (it != idle_.rend()) (*it)->settled = true;  // else taken (or dropped) in the meantime
     });
-}
-
-void upstream_pool::watch(upstream_connection& c) {
-    c.stream.socket().async_receive(net::buffer(&c.peeked, 1), net::socket_base::message_peek,
-                                    [this, id = c.id](boost::system::error_code ec, std::size_t) {
-                                        if (ec != net::error::operation_aborted) drop_idle(id);
-                                    });
-}
-
-void upstream_pool::drop_idle(std::uint64_t id) {
-    auto it = std::find_if(idle_.begin(), idle_.end(), [id](const auto& c) { return c->id == id; });
-    if (it == idle_.end()) return;  // taken (or dropped) before this ran
-    ++stats_.stale_dropped;
-    idle_.erase(it);
 }
 
 net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::error_code& ec) {
@@ -158,7 +149,8 @@ void upstream_pool::give_back(upstream_connection_ptr c) {
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
     c->stream.tcp().expires_never();
     c->idle_since = now;
-    watch_later(c->id);
+    c->settled = false;
+    settle_later(c->id);
     idle_.push_back(std::move(c));
 }
 

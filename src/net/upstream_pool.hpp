@@ -1,8 +1,9 @@
 #pragma once
 // Per-thread pool of keep-alive connections to the one upstream. Owned by a worker and used only
-// from its thread: no lock. An idle connection is watched by a pending one-byte peek, so one the
-// upstream closes (or writes to) while it idles leaves the pool when that happens (no check per
-// reuse); idle connections are dropped after `max_idle_time`.
+// from its thread: no lock. A connection that idled past one turn of the worker's loop is checked
+// with a non-blocking peek before reuse (it tells a connection the upstream closed while it idled);
+// one taken again within the same turn, the usual case under load, costs no check. Idle
+// connections are dropped after `max_idle_time`.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -26,9 +27,8 @@ struct upstream_connection {
     boost::beast::flat_buffer buffer;
     bool reused = false;
     std::chrono::steady_clock::time_point idle_since;
-    std::uint64_t id = 0;  // names the connection to its idle watch
-    char peeked = 0;       // where the idle watch peeks
-    bool watched = false;  // the idle watch is pending
+    std::uint64_t id = 0;  // names the connection to the task that marks it settled
+    bool settled = false;  // has idled past one turn of the worker's loop: checked before reuse
 };
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
 
@@ -67,9 +67,7 @@ class upstream_pool {
     const pool_stats& stats() const noexcept { return stats_; }
 
   private:
-    void watch_later(std::uint64_t id);
-    void watch(upstream_connection& c);
-    void drop_idle(std::uint64_t id);
+    void settle_later(std::uint64_t id);
 
     boost::asio::io_context& ioc_;
     timed_socket_list& deadlines_;

@@ -1,4 +1,4 @@
-// timed_socket (coarse deadlines swept by one timer) and the upstream pool's idle watch, over real
+// timed_socket (coarse deadlines swept by one timer) and the upstream pool's reuse check, over real
 // loopback sockets driven by one io_context. Every wait is for an observable event, bounded by
 // run_for.
 #include "net/timed_socket.hpp"
@@ -124,9 +124,9 @@ TEST(TimedSocket, WriteNowNeverWaitsOnAFullSocket) {
     EXPECT_GT(total, 0u);
 }
 
-// The pool's idle watch: an idle connection the upstream closes leaves the pool by itself; taking
-// a connection ends the watch without dropping it.
-struct PoolIdleWatch : ::testing::Test {
+// The pool's reuse check: a connection that idled past one turn of the loop is peeked at before
+// reuse; one taken again within the same turn is not.
+struct PoolReuseCheck : ::testing::Test {
     net::io_context ioc;
     tcp::acceptor upstream{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
     timed_socket_list list;
@@ -144,40 +144,41 @@ struct PoolIdleWatch : ::testing::Test {
         run_until(ioc, [&] { return peer.is_open(); });
         return {std::move(c), std::move(peer)};
     }
+    // One turn of the loop: what is posted runs.
+    void turn() {
+        ioc.restart();
+        ioc.poll();
+    }
 };
 
-TEST_F(PoolIdleWatch, IdleConnectionTheUpstreamClosesLeavesThePool) {
+TEST_F(PoolReuseCheck, SettledConnectionTheUpstreamClosedIsNotReused) {
     auto [c, peer] = connect();
     ASSERT_TRUE(c);
     pool.give_back(std::move(c));
-    ioc.poll();
-    EXPECT_EQ(pool.idle_count(), 1u);
-    peer.close();
-    ASSERT_TRUE(run_until(ioc, [&] { return pool.idle_count() == 0; }));
+    turn();                                 // one turn: the connection is settled
+    peer.shutdown(tcp::socket::shutdown_send);  // the FIN is on the pooled socket now
+    EXPECT_EQ(pool.take_idle(), nullptr);
     EXPECT_EQ(pool.stats().stale_dropped, 1u);
+    EXPECT_EQ(pool.idle_count(), 0u);
+}
+
+TEST_F(PoolReuseCheck, SettledConnectionThatReceivedUnaskedBytesIsNotReused) {
+    auto [c, peer] = connect();
+    ASSERT_TRUE(c);
+    pool.give_back(std::move(c));
+    turn();
+    net::write(peer, net::buffer("HTTP/1.1 200 OK\r\n", 17));
     EXPECT_EQ(pool.take_idle(), nullptr);
 }
 
-TEST_F(PoolIdleWatch, IdleConnectionThatReceivesUnaskedBytesLeavesThePool) {
+TEST_F(PoolReuseCheck, SettledLiveConnectionIsReusedAndWorks) {
     auto [c, peer] = connect();
     ASSERT_TRUE(c);
     pool.give_back(std::move(c));
-    net::write(peer, net::buffer("HTTP/1.1 200 OK\r\n", 17));
-    ASSERT_TRUE(run_until(ioc, [&] { return pool.idle_count() == 0; }));
-}
-
-TEST_F(PoolIdleWatch, TakingAnIdleConnectionEndsTheWatchAndKeepsTheConnection) {
-    auto [c, peer] = connect();
-    ASSERT_TRUE(c);
-    pool.give_back(std::move(c));
-    ioc.poll();
+    turn();
     upstream_connection_ptr again = pool.take_idle();
     ASSERT_TRUE(again);
-    ioc.poll();  // the cancelled watch completes as aborted and must not touch the connection
-    EXPECT_TRUE(again->stream.socket().is_open());
     EXPECT_EQ(pool.stats().reuses, 1u);
-    EXPECT_EQ(pool.stats().stale_dropped, 0u);
-    // The connection still works both ways.
     boost::system::error_code ec;
     EXPECT_EQ(again->stream.write_now(net::buffer("GET / HTTP/1.1\r\n\r\n", 18), ec), 18u);
     std::array<char, 18> got{};
@@ -185,20 +186,19 @@ TEST_F(PoolIdleWatch, TakingAnIdleConnectionEndsTheWatchAndKeepsTheConnection) {
     EXPECT_EQ(std::string(got.data(), 3), "GET");
 }
 
-TEST_F(PoolIdleWatch, ConnectionTakenBeforeItsWatchStartsIsNeverWatched) {
+TEST_F(PoolReuseCheck, ConnectionTakenWithinTheSameTurnIsNotChecked) {
     auto [c, peer] = connect();
     ASSERT_TRUE(c);
     pool.give_back(std::move(c));
-    upstream_connection_ptr again = pool.take_idle();  // before the posted watch ran
+    upstream_connection_ptr again = pool.take_idle();  // before the settling task ran
     ASSERT_TRUE(again);
-    EXPECT_FALSE(again->watched);
-    ioc.poll();  // the posted start finds it gone
-    EXPECT_FALSE(again->watched);
+    EXPECT_FALSE(again->settled);
+    turn();  // the posted task finds it gone and marks nothing
+    EXPECT_FALSE(again->settled);
     pool.give_back(std::move(again));
-    ioc.poll();
-    EXPECT_EQ(pool.idle_count(), 1u);
-    peer.close();  // and once idle, it is watched again
-    ASSERT_TRUE(run_until(ioc, [&] { return pool.idle_count() == 0; }));
+    turn();
+    peer.close();
+    EXPECT_EQ(pool.take_idle(), nullptr) << "settled again, so the close is found";
 }
 
 }  // namespace
