@@ -91,8 +91,9 @@ raw_client::response request(unsigned short port, std::string_view method, std::
 std::optional<std::string> header_of(const std::string& head, std::string_view name);
 
 // Memory bounds assume the normal allocator: under AddressSanitizer (scripts/sanitize.sh) freed
-// memory sits in a quarantine and RSS says nothing about what the shim keeps, so they are skipped.
-#if defined(__SANITIZE_ADDRESS__)
+// memory sits in a quarantine, and ThreadSanitizer keeps shadow memory and its own allocator, so
+// RSS says nothing about what the shim keeps and they are skipped.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 inline constexpr bool rss_is_meaningful = false;
 #else
 inline constexpr bool rss_is_meaningful = true;
