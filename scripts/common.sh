@@ -1,10 +1,12 @@
-# Shared by scripts/demo.sh and scripts/test.sh: install what the build needs from Debian
-# bookworm packages (only when something is missing), then configure and build with a preset.
+# Shared by scripts/*.sh and .ci/run: install what the build needs from Debian bookworm packages
+# (only when something is missing), then configure and build with a preset.
 
 build_packages=(g++ cmake ninja-build libboost1.81-dev libboost-program-options1.81-dev
                 libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev curl openssl)
 # Real peers the tests talk to: the Prometheus text parser and a browser for the /migration page.
 test_packages=(python3-prometheus-client chromium)
+# The libFuzzer targets (scripts/fuzz.sh): clang and its fuzzer/sanitizer runtimes.
+fuzz_packages=(clang-14 libclang-rt-14-dev)
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

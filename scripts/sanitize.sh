@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (GCC): configures the
-# `asan-ubsan` preset (build-asan/, Ninja), builds, runs ctest, and fails on any test failure or
-# any sanitizer report, including reports from the processes the integration tests start
-# (shimgate, customer-api), which are collected from log files rather than their stderr.
+# The test suite under a sanitizer (GCC): configures a preset (Ninja), builds only what the chosen
+# tests need, runs them with ctest, and fails on any test failure or any sanitizer report,
+# including reports from the processes the integration tests start (the sanitizer-built
+# shimgate and customer-api of the same build directory), collected from log files rather than
+# their stderr.
 #
-#   scripts/sanitize.sh            # asan-ubsan: every test
-#   scripts/sanitize.sh tsan       # tsan preset (build-tsan/), every test
+#   scripts/sanitize.sh                    # asan-ubsan (build-asan/): every test
+#   scripts/sanitize.sh tsan               # tsan (build-tsan/): the integration tests (threads)
+#   scripts/sanitize.sh PRESET SCOPE       # SCOPE: all | unit | integration
 #   SANITIZE_TESTS=REGEX scripts/sanitize.sh [PRESET]   # only the tests ctest -R REGEX selects
+#
+# Both presets build at -O1 -g1 (the reference backend at -O0), see CMakePresets.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -14,17 +18,35 @@ root=$(pwd)
 
 preset=${1:-asan-ubsan}
 case $preset in
-    asan-ubsan) dir=$root/build-asan; tests_regex=${SANITIZE_TESTS:-} ;;
-    tsan) dir=$root/build-tsan; tests_regex=${SANITIZE_TESTS:-} ;;
+    asan-ubsan) dir=$root/build-asan; scope=${2:-all} ;;
+    tsan) dir=$root/build-tsan; scope=${2:-integration} ;;
     *) echo "sanitize.sh: unknown preset $preset (asan-ubsan|tsan)" >&2; exit 2 ;;
 esac
+case $scope in
+    all) targets=(shimgate customer-api shimgate_unit_tests shimgate_integration_tests) ;;
+    unit) targets=(shimgate_unit_tests) ;;
+    integration) targets=(shimgate customer-api shimgate_integration_tests) ;;
+    *) echo "sanitize.sh: unknown scope $scope (all|unit|integration)" >&2; exit 2 ;;
+esac
 
-install_packages "${build_packages[@]}"
+install_packages "${build_packages[@]}" "${test_packages[@]}"
 t0=$(date +%s)
-echo "== configuring and building ($preset) into ${dir#$root/}/"
+echo "== configuring and building ($preset: ${targets[*]}) into ${dir#"$root"/}/"
 cmake --preset "$preset" -G Ninja >/dev/null
-cmake --build --preset "$preset" -j "$(nproc)"
+cmake --build --preset "$preset" -j "$(nproc)" --target "${targets[@]}"
 echo "   built in $(($(date +%s) - t0)) s"
+
+# The tests of the chosen binaries only (a binary not built would show up as a failing
+# <name>_NOT_BUILT test): ctest -R over their gtest suite names.
+suites=()
+for t in "${targets[@]}"; do
+    case $t in *_tests) ;; *) continue ;; esac
+    while IFS= read -r s; do suites+=("$s"); done < <("$dir/$t" --gtest_list_tests |
+        sed -n 's/^\([A-Za-z0-9_/]*\)\.\( .*\)\{0,1\}$/\1/p')
+done
+[ ${#suites[@]} -gt 0 ] || { echo "sanitize.sh: no test suites found in ${targets[*]}" >&2; exit 2; }
+suites_regex="^($(IFS='|'; echo "${suites[*]}"))\\."
+tests_regex=${SANITIZE_TESTS:-$suites_regex}
 
 logs=$dir/sanitizer-logs
 rm -rf "$logs" && mkdir -p "$logs"
@@ -36,23 +58,22 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$logs/ubsan"
 export LSAN_OPTIONS="log_path=$logs/lsan"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$logs/tsan"
 
-echo "== testing ($preset)"
+echo "== testing ($preset, $scope)"
 t1=$(date +%s)
 rc=0
-args=(--test-dir "$dir" --output-on-failure --no-tests=error --timeout 600 -j "$(nproc)")
-[ -n "$tests_regex" ] && args+=(-R "$tests_regex")
-ctest "${args[@]}" || rc=$?
+ctest --test-dir "$dir" --output-on-failure --no-tests=error --timeout 600 -j "$(nproc)" \
+    -R "$tests_regex" || rc=$?
 echo "   tests took $(($(date +%s) - t1)) s"
 
 reports=$(find "$logs" -type f | sort)
 if [ -n "$reports" ]; then
-    echo "== sanitizer reports ($(echo "$reports" | wc -l) file(s) in ${logs#$root/}/)" >&2
+    echo "== sanitizer reports ($(echo "$reports" | wc -l) file(s) in ${logs#"$root"/}/)" >&2
     for f in $reports; do
         echo "---- $f" >&2
         head -60 "$f" >&2
     done
     rc=1
 fi
-echo "== sanitize.sh ($preset) took $(($(date +%s) - t0)) s"
+echo "== sanitize.sh ($preset, $scope) took $(($(date +%s) - t0)) s"
 [ $rc -eq 0 ] && echo "== no sanitizer report, every test passed"
 exit $rc
