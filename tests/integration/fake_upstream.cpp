@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -103,11 +104,22 @@ void fake_upstream::serve(int fd) {
             ::shutdown(fd, SHUT_RDWR);
             return;
         }
+        bool reset = out.ends_with(reset_marker);
+        if (reset) out.resize(out.size() - reset_marker.size());
         std::size_t sent = 0;
         while (sent < out.size()) {
             auto w = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
             if (w <= 0) return;
             sent += static_cast<std::size_t>(w);
+        }
+        if (reset) {
+            linger l{1, 0};
+            ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            std::lock_guard lock(mutex_);
+            // Closed here (the RST goes now); the destructor must not close the number again.
+            std::erase(open_fds_, fd);
+            ::close(fd);
+            return;
         }
         if (close_after_reply_) {
             ::shutdown(fd, SHUT_RDWR);

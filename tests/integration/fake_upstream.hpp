@@ -27,6 +27,10 @@ class fake_upstream {
     // Connections this side has shut down (close_after_reply), counted after shutdown() returned.
     std::size_t closed() const { return closed_.load(); }
 
+    // A reply ending with this marker: its bytes before the marker are sent, then the connection
+    // is reset (SO_LINGER 0), not closed.
+    static constexpr std::string_view reset_marker{"\0<reset>", 8};
+
     // A complete HTTP/1.1 answer with Content-Length.
     static std::string answer(unsigned status, std::string_view body,
                               std::string_view content_type = "application/json",

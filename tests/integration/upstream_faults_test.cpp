@@ -2,6 +2,10 @@
 // recovers.
 #include <gtest/gtest.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <mutex>
 #include <thread>
 
 #include "fake_upstream.hpp"
@@ -207,6 +211,125 @@ TEST(UpstreamFaults, FragmentAndEndlessEmptyLinesAreRefused) {
     ok.send("\r\n\r\nGET /x HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(ok.read_response().status, 200u);
     EXPECT_EQ(up.requests().size(), 1u);
+}
+
+// Every further failure of the issue's list, on a pass-through call and on a translated (Explo)
+// call: the contract's 502 (in the dialect's envelope on the translated route), never a 200 that
+// looks complete, and the next ordinary call through the same shim succeeds (the pool recovers).
+TEST(UpstreamFaults, EachFaultIsA502AndThePoolRecovers) {
+    std::mutex m;
+    std::string fault;  // the reply to the next faulty call; "" = a good answer
+    fake_upstream up([&](const std::string& req) {
+        std::lock_guard lock(m);
+        if (req.find("X-Fault: 1") == std::string::npos) {
+            return req.starts_with("POST /api/update_customer/")
+                       ? fake_upstream::answer(
+                             200, R"({"success":1,"customer":{"customer_id":"g","team_id":1}})")
+                       : fake_upstream::answer(200, "ok", "text/plain");
+        }
+        return fault;
+    });
+    shim gate(up.port(), {"--threads", "1", "--upstream-timeout", "2"});
+    const std::string explo = "Explo-Authorization: Token t\r\nContent-Type: application/json\r\n";
+    const std::string body = R"({"user_group_id":"g"})";
+    const std::string reset(fake_upstream::reset_marker);
+    struct fault_case {
+        std::string name, reply;
+    };
+    std::vector<fault_case> cases{
+        {"bad chunk size",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n"
+         "0\r\n\r\n"},
+        {"negative chunk size",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n"
+         "hello\r\n0\r\n\r\n"},
+        {"reset mid-answer", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial" + reset},
+        {"reset mid-chunk",
+         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n64\r\nab" + reset},
+        {"reset before the head ends", "HTTP/1.1 200 OK\r\nContent-Le" + reset},
+        {"garbage status line", "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nok"},
+        {"two Content-Lengths",
+         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n"
+         "\r\nok!"},
+    };
+    for (const auto& c : cases) {
+        {
+            std::lock_guard lock(m);
+            fault = c.reply;
+        }
+        raw_client pass(gate.port);
+        pass.send("GET /x HTTP/1.1\r\nHost: x\r\nX-Fault: 1\r\n\r\n");
+        auto r = pass.read_response();
+        EXPECT_FALSE(r.status == 200u && r.complete) << c.name << ": a cut answer looked whole";
+        if (r.status != 200u) {
+            EXPECT_EQ(r.status, 502u) << c.name;
+        }
+
+        auto t =
+            request(gate.port, "POST", "/api/update_user_group/", body, explo + "X-Fault: 1\r\n");
+        EXPECT_EQ(t.status, 502u) << c.name << ": " << t.body;
+        EXPECT_EQ(t.body.rfind(R"({"success":0,"error":")", 0), 0u) << c.name << ": " << t.body;
+
+        // The pool recovers: ordinary calls succeed right after.
+        auto ok = request(gate.port, "GET", "/x");
+        EXPECT_EQ(ok.status, 200u) << "after " << c.name;
+        EXPECT_EQ(ok.body, "ok") << "after " << c.name;
+        auto tok = request(gate.port, "POST", "/api/update_user_group/", body, explo);
+        EXPECT_EQ(tok.status, 200u) << "after " << c.name << ": " << tok.body;
+    }
+}
+
+// 204 and 304 have no body whatever their headers say: the client gets none, and the stray bytes
+// never become the answer to a later request on a reused upstream connection.
+TEST(UpstreamFaults, BodyOn204And304IsNeitherRelayedNorLeftInThePool) {
+    fake_upstream up([](const std::string& req) {
+        if (req.starts_with("GET /no-content"))
+            return std::string("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello");
+        if (req.starts_with("GET /not-modified"))
+            return std::string("HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nHTTP/");
+        return fake_upstream::answer(200, "ok", "text/plain");
+    });
+    shim gate(up.port(), {"--threads", "1"});
+    raw_client c(gate.port);
+    for (std::string path : {"/no-content", "/not-modified"}) {
+        c.send("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto r = c.read_response();
+        EXPECT_EQ(r.status, path == "/no-content" ? 204u : 304u);
+        EXPECT_TRUE(r.body.empty()) << r.body;
+        for (int i = 0; i < 3; ++i) {
+            c.send("GET /x HTTP/1.1\r\nHost: x\r\n\r\n");
+            auto next = c.read_response();
+            EXPECT_EQ(next.status, 200u) << "after " << path;
+            EXPECT_EQ(next.body, "ok") << "after " << path;
+        }
+    }
+}
+
+// Nothing listens on the upstream's port: 502, in the dialect's envelope on a translated route.
+TEST(UpstreamFaults, RefusedConnectionIs502InTheDialectsEnvelope) {
+    unsigned short closed_port = 0;
+    {
+        int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        closed_port = ntohs(a.sin_port);
+        ::close(fd);  // bound, never listened: connecting to it is refused
+    }
+    shim gate(closed_port);
+    auto r = request(gate.port, "GET", "/x");
+    EXPECT_EQ(r.status, 502u);
+    EXPECT_EQ(header_of(r.head, "Content-Type"), "application/problem+json");
+    auto t = request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
+                     "Explo-Authorization: Token t\r\nContent-Type: application/json\r\n");
+    EXPECT_EQ(t.status, 502u);
+    EXPECT_EQ(t.body.rfind(R"({"success":0,"error":")", 0), 0u) << t.body;
+    auto m = request(gate.port, "PUT", "/api/user", R"({"user_group_id":"g"})",
+                     "Authorization: Token t\r\n");
+    EXPECT_EQ(m.status, 502u);
 }
 
 }  // namespace
