@@ -5,6 +5,18 @@
 // with beast::tcp_stream. An operation started after that fails at once with the same error. This
 // replaces beast::tcp_stream, which re-arms an Asio timer on every read and write: a
 // timerfd_settime system call each time its timer becomes the earliest.
+//
+// Reads skip the system call that cannot succeed. Asio's epoll reactor (edge-triggered) keeps, per
+// socket, a flag "a readable edge arrived since the last read that found the socket empty", and
+// tries a read at once (speculatively) while it is set; but it clears it only on EOF, so every
+// read that waits for the peer (the upstream's answer, the client's next request) first costs a
+// recv that fails with EAGAIN. Here a read that would block, or returns less than it asked for,
+// clears the flag at once (no epoll_wait can run between that recv and the clearing, so an edge
+// for bytes that arrive later is reported afterwards and sets it again), and the next read waits
+// for the reactor without a failed recv. A short read says nothing of a close queued behind the
+// bytes, so the socket also asks epoll for EPOLLRDHUP (one epoll_ctl per connection) and a short
+// read out of a report that carried it leaves the flag set. The same flag tells the upstream pool
+// whether anything (a close, stray bytes) arrived on an idle connection (readable_edge_pending).
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
@@ -50,6 +62,13 @@ class timed_socket : public timed_socket_hook {
     void expires_never() noexcept { expires_at(clock::time_point::max()); }
     bool expired() const noexcept { return expired_; }
 
+    // Whether bytes or a close may have arrived since the socket was last read empty (true when
+    // unknown: another reactor, or closed).
+    bool readable_edge_pending() noexcept {
+        bool* edge = read_edge();
+        return !edge || *edge;
+    }
+
     // Called by the sweep: if the deadline has passed, close the socket and fail what follows.
     void expire_if_due(clock::time_point now) noexcept;
 
@@ -68,7 +87,20 @@ class timed_socket : public timed_socket_hook {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [this](auto handler, const MutableBuffers& b) {
                 if (expired_) return fail(std::move(handler));
-                socket_.async_read_some(b, completion<decltype(handler)>{this, std::move(handler)});
+                std::size_t want = boost::asio::buffer_size(b);
+                bool* edge = read_edge();
+                if (edge && *edge) {
+                    // Something arrived since the last empty read: read it now.
+                    boost::system::error_code ec;
+                    std::size_t n = socket_.read_some(b, ec);  // the socket is non-blocking
+                    if (ec != boost::asio::error::would_block) {
+                        if (!ec && n < want) read_drained();
+                        return complete_later(std::move(handler), ec, n);
+                    }
+                    *edge = false;  // empty: Asio waits for the next edge instead of trying again
+                }
+                socket_.async_read_some(
+                    b, read_completion<decltype(handler)>{this, want, std::move(handler)});
             },
             token, buffers);
     }
@@ -98,16 +130,48 @@ class timed_socket : public timed_socket_hook {
         }
     };
 
+    // A read completed by the reactor (its recv ran in this turn of the loop, before any further
+    // epoll_wait): a short read drained the socket.
     template <class Handler>
-    void fail(Handler handler) {
-        boost::asio::post(socket_.get_executor(), [h = std::move(handler)]() mutable {
-            std::move(h)(boost::beast::error::timeout, std::size_t{0});
-        });
+    struct read_completion {
+        timed_socket* self;
+        std::size_t want;
+        Handler handler;
+        void operator()(boost::system::error_code ec, std::size_t n) {
+            if (!ec && n < want) self->read_drained();
+            if (ec == boost::asio::error::operation_aborted && self->expired_)
+                ec = boost::beast::error::timeout;
+            std::move(handler)(ec, n);
+        }
+    };
+
+    template <class Handler>
+    void complete_later(Handler handler, boost::system::error_code ec, std::size_t n) {
+        boost::asio::post(socket_.get_executor(),
+                          [h = std::move(handler), ec, n]() mutable { std::move(h)(ec, n); });
     }
 
+    template <class Handler>
+    void fail(Handler handler) {
+        complete_later(std::move(handler), boost::beast::error::timeout, 0);
+    }
+
+    // The epoll reactor's "try a read at once" flag of this socket, or null (closed, or not the
+    // epoll reactor). timed_socket.cpp.
+    bool* read_edge() noexcept;
+    // After a short read: clears that flag unless a close may be queued behind the bytes read.
+    void read_drained() noexcept;
+
+  public:
+    // Asks the reactor to report the peer's close (EPOLLRDHUP) on this socket, which a short read
+    // needs to know of (done by the constructor for an open socket; call after opening one).
+    void watch_peer_close() noexcept;
+
+  private:
     socket_type socket_;
     clock::time_point deadline_ = clock::time_point::max();
     bool expired_ = false;
+    bool close_watched_ = false;
 };
 
 // Expires every socket of `list` whose deadline is at or before `now`.

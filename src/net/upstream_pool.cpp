@@ -38,9 +38,11 @@ constexpr std::size_t read_limit = 256 * 1024;
 }  // namespace
 
 namespace {
-// A settled connection is usable if reading would block: nothing (no EOF, no stray bytes) arrived
-// while it idled. One non-blocking peek.
+// An idle connection is usable if nothing (no close, no stray bytes) arrived while it idled: known
+// without a system call when no readable edge came since its answer was read (the usual case);
+// otherwise one non-blocking peek tells (an edge may have been a TLS ticket, or spurious).
 bool still_open(upstream_connection& c) {
+    if (!c.stream.tcp().readable_edge_pending()) return true;
     char byte;
     auto n = ::recv(c.stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -54,7 +56,7 @@ upstream_connection_ptr upstream_pool::take_idle() {
         idle_.pop_back();
         auto* t = c->stream.tls();
         if (now - c->idle_since < max_idle_time_ && c->buffer.size() == 0 &&
-            !(t && SSL_pending(t->native_handle()) != 0) && (!c->settled || still_open(*c))) {
+            !(t && SSL_pending(t->native_handle()) != 0) && still_open(*c)) {
             ++stats_.reuses;
             c->reused = true;
             return c;
@@ -64,21 +66,8 @@ upstream_connection_ptr upstream_pool::take_idle() {
     return nullptr;
 }
 
-// A connection given back and taken again within the same turn of the worker's loop (the usual case
-// under load) cannot have seen its upstream's close yet unless that came with the answer, so it is
-// reused without a system call. One that idled past that turn (this posted task ran) is checked
-// with a peek before reuse: a close while it idled is then found, not written into.
-void upstream_pool::settle_later(std::uint64_t id) {
-    net::post(ioc_, [this, id] {
-        auto it =
-            std::find_if(idle_.rbegin(), idle_.rend(), [id](const auto& c) { return c->id == id; });
-        if (it != idle_.rend()) (*it)->settled = true;  // else taken (or dropped) in the meantime
-    });
-}
-
 net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::error_code& ec) {
     auto c = std::make_unique<upstream_connection>(tcp::socket(ioc_), deadlines_, tls_.get());
-    c->id = ++next_id_;
     c->buffer.max_size(read_limit);
     c->buffer.reserve(read_reserve);
     timed_socket& t = c->stream.tcp();
@@ -100,6 +89,7 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
     }
     t.socket().set_option(tcp::no_delay(true), ec);
     t.socket().non_blocking(true, ec);
+    t.watch_peer_close();
     ec = {};
     if (!tls_) {
         t.expires_never();
@@ -149,8 +139,6 @@ void upstream_pool::give_back(upstream_connection_ptr c) {
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
     c->stream.tcp().expires_never();
     c->idle_since = now;
-    c->settled = false;
-    settle_later(c->id);
     idle_.push_back(std::move(c));
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 // Per-thread pool of keep-alive connections to the one upstream. Owned by a worker and used only
-// from its thread: no lock. A connection that idled past one turn of the worker's loop is checked
-// with a non-blocking peek before reuse (it tells a connection the upstream closed while it idled);
-// one taken again within the same turn, the usual case under load, costs no check. Idle
-// connections are dropped after `max_idle_time`.
+// from its thread: no lock. An idle connection on which a readable edge arrived while it idled
+// (timed_socket::readable_edge_pending: a close, stray bytes, a TLS ticket) is checked with a
+// non-blocking peek before reuse; one on which nothing arrived, the usual case, costs no system
+// call. Idle connections are dropped after `max_idle_time`.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -27,8 +27,6 @@ struct upstream_connection {
     boost::beast::flat_buffer buffer;
     bool reused = false;
     std::chrono::steady_clock::time_point idle_since;
-    std::uint64_t id = 0;  // names the connection to the task that marks it settled
-    bool settled = false;  // has idled past one turn of the worker's loop: checked before reuse
 };
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
 
@@ -67,8 +65,6 @@ class upstream_pool {
     const pool_stats& stats() const noexcept { return stats_; }
 
   private:
-    void settle_later(std::uint64_t id);
-
     boost::asio::io_context& ioc_;
     timed_socket_list& deadlines_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
@@ -78,7 +74,6 @@ class upstream_pool {
     SSL_SESSION* session_ = nullptr;  // the last resumable TLS session, offered to new connections
     std::vector<upstream_connection_ptr> idle_;  // most recently used last
     pool_stats stats_;
-    std::uint64_t next_id_ = 0;
     static constexpr std::size_t max_idle_ = 256;
     static constexpr std::chrono::seconds max_idle_time_{30};
 };
