@@ -188,6 +188,16 @@ net::awaitable<bool> client_session::read_head() {
     head_limits limits{cfg.max_request_line, cfg.max_header_bytes, cfg.max_header_fields};
     idle_ = buffer_.size() == 0;
     stream_.tcp().expires_after(idle_ ? cfg.idle_timeout : cfg.header_timeout);
+    if (idle_ && !stream_.tls()) {
+        // Waiting for the next request: no receive buffer is held meanwhile (10,000 idle
+        // keep-alive connections would otherwise keep 16 KiB each).
+        buffer_.shrink_to_fit();
+        auto [ec] = co_await stream_.tcp().async_wait_readable(use_tuple);
+        if (ec) {
+            idle_ = false;
+            co_return false;
+        }
+    }
     std::size_t head_end = 0;
     for (;;) {
         std::string_view data = as_view(buffer_.data());

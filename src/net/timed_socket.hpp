@@ -105,6 +105,27 @@ class timed_socket : public timed_socket_hook {
             token, buffers);
     }
 
+    // Completes when the socket has something to read (bytes, a close), without a buffer: an idle
+    // connection holds no receive buffer while it waits. At once if a readable edge is pending.
+    template <class Token>
+    auto async_wait_readable(Token&& token) {
+        return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
+            [this](auto handler) {
+                if (expired_ || readable_edge_pending()) {
+                    boost::system::error_code ec;
+                    if (expired_) ec = boost::beast::error::timeout;
+                    return boost::asio::post(socket_.get_executor(),
+                                             [h = std::move(handler), ec]() mutable {
+                                                 std::move(h)(ec);
+                                             });
+                }
+                // Nothing arrived since the socket was read empty: the next edge completes it.
+                socket_.async_wait(socket_type::wait_read,
+                                   wait_completion<decltype(handler)>{this, std::move(handler)});
+            },
+            token);
+    }
+
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
@@ -142,6 +163,17 @@ class timed_socket : public timed_socket_hook {
             if (ec == boost::asio::error::operation_aborted && self->expired_)
                 ec = boost::beast::error::timeout;
             std::move(handler)(ec, n);
+        }
+    };
+
+    template <class Handler>
+    struct wait_completion {
+        timed_socket* self;
+        Handler handler;
+        void operator()(boost::system::error_code ec) {
+            if (ec == boost::asio::error::operation_aborted && self->expired_)
+                ec = boost::beast::error::timeout;
+            std::move(handler)(ec);
         }
     };
 
