@@ -114,10 +114,9 @@ class timed_socket : public timed_socket_hook {
                 if (expired_ || readable_edge_pending()) {
                     boost::system::error_code ec;
                     if (expired_) ec = boost::beast::error::timeout;
-                    return boost::asio::post(socket_.get_executor(),
-                                             [h = std::move(handler), ec]() mutable {
-                                                 std::move(h)(ec);
-                                             });
+                    return boost::asio::post(
+                        socket_.get_executor(),
+                        [h = std::move(handler), ec]() mutable { std::move(h)(ec); });
                 }
                 // Nothing arrived since the socket was read empty: the next edge completes it.
                 socket_.async_wait(socket_type::wait_read,
