@@ -100,7 +100,7 @@ class timed_socket : public timed_socket_hook {
                     *edge = false;  // empty: Asio waits for the next edge instead of trying again
                 }
                 socket_.async_read_some(
-                    b, read_completion<decltype(handler)>{this, want, std::move(handler)});
+                    b, completion<decltype(handler)>{this, std::move(handler), want});
             },
             token, buffers);
     }
@@ -120,7 +120,7 @@ class timed_socket : public timed_socket_hook {
                 }
                 // Nothing arrived since the socket was read empty: the next edge completes it.
                 socket_.async_wait(socket_type::wait_read,
-                                   wait_completion<decltype(handler)>{this, std::move(handler)});
+                                   completion<decltype(handler)>{this, std::move(handler)});
             },
             token);
     }
@@ -138,43 +138,28 @@ class timed_socket : public timed_socket_hook {
 
   private:
     // Turns the sweep's cancellation into a timeout. The socket outlives its pending operations
-    // (its owner awaits them), so `self` is valid when this runs.
+    // (its owner awaits them), so `self` is valid when this runs. For a read (`want` bytes asked),
+    // completed by the reactor in this turn of the loop before any further epoll_wait, a short
+    // read drained the socket.
     template <class Handler>
     struct completion {
         timed_socket* self;
         Handler handler;
-        void operator()(boost::system::error_code ec, std::size_t n) {
-            if (ec == boost::asio::error::operation_aborted && self->expired_)
-                ec = boost::beast::error::timeout;
-            std::move(handler)(ec, n);
-        }
-    };
-
-    // A read completed by the reactor (its recv ran in this turn of the loop, before any further
-    // epoll_wait): a short read drained the socket.
-    template <class Handler>
-    struct read_completion {
-        timed_socket* self;
-        std::size_t want;
-        Handler handler;
+        std::size_t want = 0;  // 0: not a read
         void operator()(boost::system::error_code ec, std::size_t n) {
             if (!ec && n < want) self->read_drained();
-            if (ec == boost::asio::error::operation_aborted && self->expired_)
-                ec = boost::beast::error::timeout;
-            std::move(handler)(ec, n);
+            std::move(handler)(self->timeout_if_expired(ec), n);
+        }
+        void operator()(boost::system::error_code ec) {  // a wait
+            std::move(handler)(self->timeout_if_expired(ec));
         }
     };
 
-    template <class Handler>
-    struct wait_completion {
-        timed_socket* self;
-        Handler handler;
-        void operator()(boost::system::error_code ec) {
-            if (ec == boost::asio::error::operation_aborted && self->expired_)
-                ec = boost::beast::error::timeout;
-            std::move(handler)(ec);
-        }
-    };
+    boost::system::error_code timeout_if_expired(boost::system::error_code ec) const noexcept {
+        if (ec == boost::asio::error::operation_aborted && expired_)
+            return boost::beast::error::timeout;
+        return ec;
+    }
 
     template <class Handler>
     void complete_later(Handler handler, boost::system::error_code ec, std::size_t n) {
