@@ -233,7 +233,7 @@ net::awaitable<bool> client_session::read_head() {
     buffer_.consume(skip);
     head_end -= skip;
 
-    parser_.emplace();
+    parser_.emplace(req_head_);
     parser_->eager(false);
     parser_->header_limit(static_cast<std::uint32_t>(head_end + 1));
     // The body limit is applied once the route is known, so a 413 speaks the route's dialect.
@@ -250,7 +250,7 @@ net::awaitable<bool> client_session::read_head() {
 }
 
 bool client_session::client_keep_alive() const {
-    return parser_->get().keep_alive() && !w_.draining && !close_after_;
+    return parser_->keep_alive() && !w_.draining && !close_after_;
 }
 
 bool client_session::body_pending() const {
@@ -264,7 +264,7 @@ bool client_session::body_over_limit() const {
 
 net::awaitable<client_session::next> client_session::handle_request() {
     auto& req = parser_->get();
-    if (auto v = check_request_framing(req.base()); !v.ok()) {
+    if (auto v = check_request_framing(req); !v.ok()) {
         co_return co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
     }
     if (auto expect = req[http::field::expect]; !expect.empty()) {
@@ -342,8 +342,8 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
                       absolute_authority(req.target())};
     std::array<std::string_view, 1> drop{request_id_field};
     std::array<header_pair, 1> add{header_pair{request_id_field, rq_.request_id}};
-    write_upstream_head(head_out_, req.method_string(), upstream_target, req.base(), info, body,
-                        drop, add);
+    write_upstream_head(head_out_, req.method_string(), upstream_target, req, info, body, drop,
+                        add);
     if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
         co_return co_await refuse(nullptr, error_style::problem, st,
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
@@ -403,8 +403,8 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
     rq_.status = status;
     head_out_.clear();
     std::array<header_pair, 1> echo{header_pair{request_id_field, rq_.request_id}};
-    bool has_id = res.find(request_id_field) != res.end();
-    write_client_head(head_out_, status, res.reason(), &res.base(), framing, keep_alive, version,
+    bool has_id = res.contains(request_id_field);
+    write_client_head(head_out_, status, res.reason(), &res, framing, keep_alive, version,
                       std::span<const header_pair>(echo.data(), has_id ? 0 : 1));
 
     bool head_sent = false;
@@ -413,13 +413,12 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
     for (;;) {
         std::size_t got = 0;
         if (!up_parser_->is_done()) {
-            res.body().data = relay;
-            res.body().size = relay_size;
+            up_parser_->lend_body_buffer(relay, relay_size);
             up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
             auto [ec, n] =
                 co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
             if (ec == http::error::need_buffer) ec = {};
-            got = relay_size - res.body().size;
+            got = relay_size - up_parser_->body_left();
             if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done())) {
                 up_.reset();
                 rq_.upstream_time = std::chrono::steady_clock::now() - rq_.upstream_start;
@@ -463,7 +462,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     // Header-level checks first (credential, Content-Type, declared size): a refused request is
     // answered without reading its body.
     rq_.r = first;
-    auto token = authenticate(*first, req.base());
+    auto token = authenticate(*first, req);
     if (!token) {
         co_return co_await refuse(first, first->errors, token.error().status, token.error().message,
                                   !body_pending(), refusal_reason::auth);
@@ -471,7 +470,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     if (first->deprecation.enabled) {
         w_.migration.record(first->name, token.value(), std::chrono::system_clock::now());
     }
-    if (auto why = check_content_type(req.base())) {
+    if (auto why = check_content_type(req)) {
         co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
     }
     if (auto enc = req[http::field::content_encoding]; !enc.empty() && !iequals(enc, "identity")) {
@@ -530,7 +529,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     head_out_.clear();
     forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
                       absolute_authority(req.target())};
-    write_upstream_head(head_out_, call.method, target, req.base(), info,
+    write_upstream_head(head_out_, call.method, target, req, info,
                         {body_framing::length, call.body.size()}, drop, add);
     if (auto st = co_await send_upstream(head_out_, call.body); st != 0) {
         co_return co_await refuse(r, r->errors, st,
@@ -569,15 +568,13 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
 net::awaitable<unsigned> client_session::read_whole_body(std::string& out) {
     out.clear();
     if (auto len = parser_->content_length()) out.reserve(*len);
-    auto& body = parser_->get().body();
     char* relay = relay_buffer();
     while (!parser_->is_done()) {
-        body.data = relay;
-        body.size = relay_size;
+        parser_->lend_body_buffer(relay, relay_size);
         stream_.tcp().expires_after(w_.cfg.idle_timeout);
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
-        out.append(relay, relay_size - body.size);
+        out.append(relay, relay_size - parser_->body_left());
         rq_.bytes_in = out.size();
         if (ec == http::error::body_limit) co_return 413u;
         if (ec) co_return 400u;
@@ -610,12 +607,10 @@ net::awaitable<unsigned> client_session::send_upstream(std::string_view head,
 
 // 0 on success, 1 if the client failed (nothing more can be said to it), else a status to answer.
 net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
-    auto& body = parser_->get().body();
     char* relay = relay_buffer();
     char size_line[24];
     while (!parser_->is_done()) {
-        body.data = relay;
-        body.size = relay_size;
+        parser_->lend_body_buffer(relay, relay_size);
         stream_.tcp().expires_after(w_.cfg.idle_timeout);
         auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
@@ -628,7 +623,7 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
             close_after_ = true;
             co_return 1u;  // the client went away or its socket failed
         }
-        std::size_t got = relay_size - body.size;
+        std::size_t got = relay_size - parser_->body_left();
         rq_.bytes_in += got;
         bool done = parser_->is_done();
         std::string_view prefix =
@@ -651,7 +646,7 @@ net::awaitable<unsigned> client_session::read_upstream_head(bool head_request,
                                                             steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
     for (;;) {
-        up_parser_.emplace();
+        up_parser_.emplace(up_head_);
         up_parser_->body_limit(boost::none);
         if (head_request) up_parser_->skip(true);
         auto [ec, n] =
@@ -678,16 +673,14 @@ net::awaitable<unsigned> client_session::read_upstream_body(std::string& out, st
         if (*len > limit) co_return 502u;
         out.reserve(*len);
     }
-    auto& body = up_parser_->get().body();
     char* relay = relay_buffer();
     while (!up_parser_->is_done()) {
-        body.data = relay;
-        body.size = relay_size;
+        up_parser_->lend_body_buffer(relay, relay_size);
         up_->stream.tcp().expires_at(deadline);
         auto [ec, n] =
             co_await http::async_read_some(up_->stream, up_->buffer, *up_parser_, use_tuple);
         if (ec == http::error::need_buffer) ec = {};
-        out.append(relay, relay_size - body.size);
+        out.append(relay, relay_size - up_parser_->body_left());
         if (ec && !(ec == http::error::end_of_stream && up_parser_->is_done()))
             co_return status_for(ec);
         if (out.size() > limit) co_return 502u;

@@ -6,8 +6,6 @@
 // bytes.
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -21,6 +19,8 @@
 #include "observe/metrics.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forward_headers.hpp"
+#include "proxy/head.hpp"
+#include "proxy/head_parser.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/request_transform.hpp"
 #include "proxy/route.hpp"
@@ -43,8 +43,6 @@ class client_session {
 
   private:
     enum class next { keep_alive, close };
-    using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-    using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
     boost::asio::awaitable<bool> read_head();
     boost::asio::awaitable<next> handle_request();
@@ -103,8 +101,10 @@ class client_session {
     std::string body_up_;                 // reused upstream answer of translated routes
     std::string link_;                    // reused Link header value of a deprecated route
     std::vector<std::string_view> drop_;  // reused list of client fields not forwarded
-    std::optional<request_parser> parser_;
-    std::optional<response_parser> up_parser_;
+    request_head req_head_;               // the request in flight's head (storage reused)
+    response_head up_head_;               // its upstream answer's head (storage reused)
+    std::optional<request_flat_parser> parser_;
+    std::optional<response_flat_parser> up_parser_;
     upstream_connection_ptr up_;
     char* relay_ = nullptr;  // lent by w_.relays for the request in flight, returned after it
     bool idle_ = true;

@@ -4,6 +4,8 @@
 #include "proxy/errors.hpp"
 
 #include <charconv>
+#include <cstdint>
+#include <cstring>
 
 namespace shimgate {
 namespace {
@@ -22,10 +24,10 @@ std::string_view trim(std::string_view s) {
 }
 
 // Is `name` one of the comma-separated options of the message's Connection fields?
-bool named_in_connection(std::string_view name, const http::fields& message) {
-    for (auto it = message.find(http::field::connection);
-         it != message.end() && it->name() == http::field::connection; ++it) {
-        std::string_view list = it->value();
+bool named_in_connection(std::string_view name, const head_fields& message) {
+    for (const field_view f : message) {
+        if (f.name() != http::field::connection) continue;
+        std::string_view list = f.value();
         while (!list.empty()) {
             auto comma = list.find(',');
             if (iequals(trim(list.substr(0, comma)), name)) return true;
@@ -63,12 +65,12 @@ bool always_dropped(http::field f) {
 
 // Beast 1.81's field table has no X-Forwarded-* entries: compare names.
 bool is_forwarded_field(std::string_view name) {
-    return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") ||
-           iequals(name, "x-forwarded-host");
+    return same_name(name, "x-forwarded-for") || same_name(name, "x-forwarded-proto") ||
+           same_name(name, "x-forwarded-host");
 }
 
 // `has_connection`: the message has a Connection field (looked up once per head, not per field).
-bool dropped(const http::fields::value_type& f, const http::fields& message, bool has_connection) {
+bool dropped(const field_view& f, const head_fields& message, bool has_connection) {
     if (f.name() != http::field::unknown) {
         if (always_dropped(f.name())) return true;
     } else if (is_forwarded_field(f.name_string())) {
@@ -77,17 +79,31 @@ bool dropped(const http::fields::value_type& f, const http::fields& message, boo
     return has_connection && named_in_connection(f.name_string(), message);
 }
 
-bool has_connection_field(const http::fields& message) {
-    return message.find(http::field::connection) != message.end();
+bool has_connection_field(const head_fields& message) {
+    return message.contains(http::field::connection);
 }
 
-// CR, LF or NUL: what must never reach a written head (one pass, no per-character search).
+bool is_line_break_or_nul(char c) noexcept {
+    return c == '\r' || c == '\n' || c == '\0';
+}
+
+// CR, LF or NUL: what must never reach a written head. Eight bytes at a time: a word with no byte
+// below 0x0E (all three are) is passed with a few arithmetic operations; only a word holding such
+// a byte (a tab, say) is looked at byte by byte.
 bool has_line_break_or_nul(std::string_view s) noexcept {
-    for (char c : s) {
-        // One comparison for the usual byte: all three are at or below '\r'.
-        if (static_cast<unsigned char>(c) <= '\r' && (c == '\r' || c == '\n' || c == '\0'))
-            return true;
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const char* p = s.data();
+    const char* end = p + s.size();
+    for (; end - p >= 8; p += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        if (((w - ones * 0x0E) & ~w & highs) != 0) {  // some byte < 0x0E
+            for (int i = 0; i < 8; ++i)
+                if (is_line_break_or_nul(p[i])) return true;
+        }
     }
+    for (; p != end; ++p)
+        if (is_line_break_or_nul(*p)) return true;
     return false;
 }
 
@@ -103,11 +119,11 @@ void append_framing(std::string& out, framing_spec body) {
 }
 
 // Via: the received values followed by ours, in one field.
-void append_via(std::string& out, const http::fields& message) {
+void append_via(std::string& out, const head_fields& message) {
     out += "Via: ";
-    for (auto it = message.find(http::field::via);
-         it != message.end() && it->name() == http::field::via; ++it) {
-        std::string_view v = trim(it->value());
+    for (const field_view f : message) {
+        if (f.name() != http::field::via) continue;
+        std::string_view v = trim(f.value());
         if (v.empty() || has_line_break_or_nul(v)) continue;
         out += v;
         out += ", ";
@@ -118,7 +134,7 @@ void append_via(std::string& out, const http::fields& message) {
 
 }  // namespace
 
-bool is_connection_specific(std::string_view name, const http::fields& message) {
+bool is_connection_specific(std::string_view name, const head_fields& message) {
     http::field f = http::string_to_field(name);
     if (f != http::field::unknown && always_dropped(f)) return true;
     if (f == http::field::unknown && is_forwarded_field(name)) return true;
@@ -127,14 +143,12 @@ bool is_connection_specific(std::string_view name, const http::fields& message) 
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
     if (has_line_break_or_nul(value)) return;
-    out += name;
-    out += ": ";
-    out += value;
-    out += "\r\n";
+    out.reserve(out.size() + name.size() + value.size() + 4);
+    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
 }
 
 void write_upstream_head(std::string& out, std::string_view method, std::string_view target,
-                         const http::fields& client, const forward_info& info, framing_spec body,
+                         const head_fields& client, const forward_info& info, framing_spec body,
                          std::span<const std::string_view> drop, std::span<const header_pair> add) {
     out += method;
     out += ' ';
@@ -142,10 +156,10 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
     out += " HTTP/1.1\r\n";
     append_field(out, "Host", info.upstream_host);
     const bool has_connection = has_connection_field(client);
-    for (const auto& f : client) {
+    for (const field_view f : client) {
         if (dropped(f, client, has_connection)) continue;
         bool extra = false;
-        for (std::string_view d : drop) extra = extra || iequals(f.name_string(), d);
+        for (std::string_view d : drop) extra = extra || same_name(f.name_string(), d);
         if (extra) continue;
         append_field(out, f.name_string(), f.value());
     }
@@ -155,15 +169,15 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
     append_field(out, "X-Forwarded-Proto", info.proto);
     if (!info.forwarded_host.empty()) {
         append_field(out, "X-Forwarded-Host", info.forwarded_host);
-    } else if (auto host = client.find(http::field::host); host != client.end()) {
-        append_field(out, "X-Forwarded-Host", trim(host->value()));
+    } else if (client.contains(http::field::host)) {
+        append_field(out, "X-Forwarded-Host", trim(client[http::field::host]));
     }
     append_framing(out, body);
     out += "\r\n";
 }
 
 void write_client_head(std::string& out, unsigned status, std::string_view reason,
-                       const http::fields* upstream, framing_spec body, bool keep_alive,
+                       const head_fields* upstream, framing_spec body, bool keep_alive,
                        unsigned client_version, std::span<const header_pair> add) {
     char digits[8];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, status);
@@ -174,7 +188,7 @@ void write_client_head(std::string& out, unsigned status, std::string_view reaso
     out += "\r\n";
     if (upstream) {
         const bool has_connection = has_connection_field(*upstream);
-        for (const auto& f : *upstream) {
+        for (const field_view f : *upstream) {
             if (dropped(f, *upstream, has_connection)) continue;
             append_field(out, f.name_string(), f.value());
         }

@@ -4,12 +4,13 @@
 // X-Forwarded-For / -Proto / -Host are set from the real peer (client-supplied ones replaced),
 // Host is the upstream's own. Framing fields (Content-Length, Transfer-Encoding) are always
 // written by the shim from what it will actually send, never copied. Pure functions.
-#include <boost/beast/http/fields.hpp>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
+
+#include "proxy/head.hpp"
 
 namespace shimgate {
 
@@ -33,7 +34,7 @@ using header_pair = std::pair<std::string_view, std::string_view>;
 
 // True for fields that never cross the proxy as they are (hop-by-hop, framing, and those the
 // proxy rewrites), given the Connection options of the same message.
-bool is_connection_specific(std::string_view name, const boost::beast::http::fields& message);
+bool is_connection_specific(std::string_view name, const head_fields& message);
 
 // Appends "Name: value\r\n"; a value carrying CR, LF or NUL is never written (it cannot come from a
 // parsed message, this guards values the shim builds itself).
@@ -43,16 +44,15 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 // fields to leave out (a translated route's credential headers and Content-Type); `add` are written
 // after the forwarded fields.
 void write_upstream_head(std::string& out, std::string_view method, std::string_view target,
-                         const boost::beast::http::fields& client, const forward_info& info,
-                         framing_spec body, std::span<const std::string_view> drop = {},
+                         const head_fields& client, const forward_info& info, framing_spec body,
+                         std::span<const std::string_view> drop = {},
                          std::span<const header_pair> add = {});
 
 // Appends the whole client response head. `keep_alive` false adds `Connection: close`; an HTTP/1.0
 // client kept alive gets `Connection: keep-alive`. `upstream` may be null for the shim's own
 // answers.
 void write_client_head(std::string& out, unsigned status, std::string_view reason,
-                       const boost::beast::http::fields* upstream, framing_spec body,
-                       bool keep_alive, unsigned client_version,
-                       std::span<const header_pair> add = {});
+                       const head_fields* upstream, framing_spec body, bool keep_alive,
+                       unsigned client_version, std::span<const header_pair> add = {});
 
 }  // namespace shimgate

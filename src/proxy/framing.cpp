@@ -184,7 +184,7 @@ head_verdict check_raw_head(std::string_view head, const head_limits& limits) no
     return diagnose_raw_head(head, limits);
 }
 
-head_verdict check_request_framing(const http::request_header<>& h) noexcept {
+head_verdict check_request_framing(const request_head& h) noexcept {
     if (h.version() != 11 && h.version() != 10) return {505, "unsupported HTTP version"};
     if (h.method() == http::verb::connect) return {405, "CONNECT is not supported"};
 

@@ -3,9 +3,10 @@
 // obs-fold, some control characters and several ambiguous framings, so the raw head is checked
 // before it is parsed and the parsed header is checked again before anything is forwarded.
 // Pure functions.
-#include <boost/beast/http/message.hpp>
 #include <cstddef>
 #include <string_view>
+
+#include "proxy/head.hpp"
 
 namespace shimgate {
 
@@ -39,6 +40,6 @@ head_verdict diagnose_raw_head(std::string_view head, const head_limits& limits)
 
 // Semantic checks of the parsed header: version, Host, Content-Length / Transfer-Encoding
 // combinations, CONNECT, request-target form.
-head_verdict check_request_framing(const boost::beast::http::request_header<>& h) noexcept;
+head_verdict check_request_framing(const request_head& h) noexcept;
 
 }  // namespace shimgate

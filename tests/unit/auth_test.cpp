@@ -21,13 +21,13 @@ rule stateset_rule() {
 
 result<std::string_view> auth(const rule& r,
                               std::initializer_list<std::pair<std::string, std::string>> hs,
-                              http::fields& f) {
-    for (const auto& [name, value] : hs) f.insert(name, value);
+                              head_fields& f) {
+    for (const auto& [name, value] : hs) f.add(name, value);
     return authenticate(r, f);
 }
 
 TEST(Auth, AcceptsTheRulesSchemeCaseInsensitively) {
-    http::fields f1, f2, f3;
+    head_fields f1, f2, f3;
     auto a = auth(explo_rule(), {{"Explo-Authorization", "Token abc123"}}, f1);
     ASSERT_TRUE(a) << a.error().message;
     EXPECT_EQ(a.value(), "abc123");
@@ -40,7 +40,7 @@ TEST(Auth, AcceptsTheRulesSchemeCaseInsensitively) {
 }
 
 TEST(Auth, MissingNamesTheExpectedHeader) {
-    http::fields f;
+    head_fields f;
     // Only the rule's own headers count: a plain Authorization is no Explo credential.
     const auto a = auth(explo_rule(), {{"Authorization", "Token abc"}}, f);
     ASSERT_FALSE(a);
@@ -50,7 +50,7 @@ TEST(Auth, MissingNamesTheExpectedHeader) {
 }
 
 TEST(Auth, WrongScheme) {
-    http::fields f1, f2;
+    head_fields f1, f2;
     auto a = auth(explo_rule(), {{"Explo-Authorization", "Bearer abc"}}, f1);
     ASSERT_FALSE(a);
     EXPECT_EQ(a.error().status, 401u);
@@ -64,7 +64,7 @@ TEST(Auth, WrongScheme) {
 }
 
 TEST(Auth, TwoCredentialHeadersAre400) {
-    http::fields f1, f2;
+    head_fields f1, f2;
     auto a =
         auth(stateset_rule(), {{"Authorization", "Token a"}, {"Authorization", "Token a"}}, f1);
     ASSERT_FALSE(a);
@@ -80,19 +80,19 @@ TEST(Auth, TwoCredentialHeadersAre400) {
 
 TEST(Auth, EmptyOrMalformedToken) {
     for (const char* value : {"Token", "Token ", "Token a b", "Token a\tb", "Token a\x01", ""}) {
-        http::fields f;
+        head_fields f;
         const auto a = auth(explo_rule(), {{"Explo-Authorization", value}}, f);
         ASSERT_FALSE(a) << value;
         EXPECT_EQ(a.error().status, 401u) << value;
         EXPECT_NE(a.error().message.find("Explo-Authorization"), std::string::npos) << value;
     }
-    http::fields f;
+    head_fields f;
     EXPECT_FALSE(auth(explo_rule(), {{"Explo-Authorization", "Tokenabc"}}, f));
 }
 
 std::optional<refusal> content_type(std::initializer_list<std::string> values) {
-    http::fields f;
-    for (const auto& v : values) f.insert(http::field::content_type, v);
+    head_fields f;
+    for (const auto& v : values) f.add(http::field::content_type, "Content-Type", v);
     return check_content_type(f);
 }
 

@@ -7,9 +7,9 @@ namespace {
 
 namespace http = boost::beast::http;
 
-http::fields make(std::initializer_list<std::pair<const char*, const char*>> list) {
-    http::fields f;
-    for (auto [n, v] : list) f.insert(n, v);
+head_fields make(std::initializer_list<std::pair<const char*, const char*>> list) {
+    head_fields f;
+    for (auto [n, v] : list) f.add(n, v);
     return f;
 }
 

@@ -1,0 +1,132 @@
+#pragma once
+// A parsed HTTP/1 message head, held flat: the start line and the fields in arrival order, their
+// text copied into one string the owner reuses from message to message (no allocation per field,
+// no per-field node, no sorted index: heads are a few dozen fields, scanned in order). Filled by
+// flat_parser (proxy/head_parser.hpp); read by the pure request stages. Pure data.
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace shimgate {
+
+// Field names compare case-insensitively; most differ in length, which is checked inline first.
+inline bool same_name(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && boost::beast::iequals(a, b);
+}
+
+// One field of a head, as views into the head's text (valid until the head is cleared or added
+// to).
+class field_view {
+  public:
+    field_view(boost::beast::http::field id, std::string_view name, std::string_view value)
+        : id_(id), name_(name), value_(value) {}
+    boost::beast::http::field name() const noexcept {
+        return id_;
+    }  // unknown if not in Beast's table
+    std::string_view name_string() const noexcept { return name_; }
+    std::string_view value() const noexcept { return value_; }
+
+  private:
+    boost::beast::http::field id_;
+    std::string_view name_;
+    std::string_view value_;
+};
+
+class head_fields {
+    struct entry {
+        boost::beast::http::field id;
+        std::uint32_t name_at, name_size, value_at, value_size;
+    };
+
+  public:
+    class iterator {
+      public:
+        using value_type = field_view;
+        using difference_type = std::ptrdiff_t;
+        iterator(const head_fields* h, std::size_t i) : h_(h), i_(i) {}
+        field_view operator*() const { return h_->at(i_); }
+        iterator& operator++() {
+            ++i_;
+            return *this;
+        }
+        bool operator==(const iterator& o) const noexcept { return i_ == o.i_; }
+
+      private:
+        const head_fields* h_;
+        std::size_t i_;
+    };
+
+    // Forgets every field and the text; keeps the capacity.
+    void clear() noexcept;
+    // Copies the field in. `id`: the name's entry in Beast's table (unknown if none).
+    void add(boost::beast::http::field id, std::string_view name, std::string_view value);
+    // The same, looking the name up in Beast's table (tests, hand-built heads).
+    void add(std::string_view name, std::string_view value);
+
+    std::size_t size() const noexcept { return entries_.size(); }
+    bool empty() const noexcept { return entries_.empty(); }
+    field_view at(std::size_t i) const noexcept {
+        const entry& e = entries_[i];
+        return {e.id, view({e.name_at, e.name_size}), view({e.value_at, e.value_size})};
+    }
+    iterator begin() const noexcept { return {this, 0}; }
+    iterator end() const noexcept { return {this, entries_.size()}; }
+
+    // The value of the first field with that name (case-insensitive), or "" if there is none.
+    std::string_view operator[](boost::beast::http::field id) const noexcept;
+    std::string_view operator[](std::string_view name) const noexcept;
+    std::size_t count(boost::beast::http::field id) const noexcept;
+    std::size_t count(std::string_view name) const noexcept;
+    bool contains(boost::beast::http::field id) const noexcept { return count(id) != 0; }
+    bool contains(std::string_view name) const noexcept { return count(name) != 0; }
+
+  protected:
+    // Copies `s` into the head's text; the returned position stays valid across later additions.
+    struct span {
+        std::uint32_t at = 0, size = 0;
+    };
+    span keep(std::string_view s);
+    std::string_view view(span s) const noexcept { return {text_.data() + s.at, s.size}; }
+
+  private:
+    std::string text_;
+    std::vector<entry> entries_;
+};
+
+// A request head: request line and fields.
+class request_head : public head_fields {
+  public:
+    void clear() noexcept;
+    void set_request_line(boost::beast::http::verb method, std::string_view method_string,
+                          std::string_view target, unsigned version);
+    boost::beast::http::verb method() const noexcept { return method_; }
+    std::string_view method_string() const noexcept { return view(method_string_); }
+    std::string_view target() const noexcept { return view(target_); }
+    unsigned version() const noexcept { return version_; }  // 10 or 11
+
+  private:
+    boost::beast::http::verb method_ = boost::beast::http::verb::unknown;
+    span method_string_, target_;
+    unsigned version_ = 11;
+};
+
+// A response head: status line and fields.
+class response_head : public head_fields {
+  public:
+    void clear() noexcept;
+    void set_status_line(unsigned status, std::string_view reason, unsigned version);
+    unsigned result_int() const noexcept { return status_; }
+    std::string_view reason() const noexcept { return view(reason_); }
+    unsigned version() const noexcept { return version_; }
+
+  private:
+    unsigned status_ = 0;
+    span reason_;
+    unsigned version_ = 11;
+};
+
+}  // namespace shimgate

@@ -1,0 +1,90 @@
+#pragma once
+// Beast's HTTP/1 parser (framing, chunked decoding, limits: all of basic_parser) writing the head
+// into a flat request_head / response_head owned by the caller, which keeps its storage from
+// message to message, and the body into a caller-lent buffer (like http::buffer_body). Replaces
+// http::parser<_, buffer_body>, whose basic_fields allocates and sorts one node per field.
+// No I/O: http::read / async_read_some drive it like any basic_parser.
+#include <algorithm>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <cstring>
+#include <type_traits>
+
+#include "proxy/head.hpp"
+
+namespace shimgate {
+
+template <bool isRequest>
+class flat_parser : public boost::beast::http::basic_parser<isRequest> {
+  public:
+    using head_type = std::conditional_t<isRequest, request_head, response_head>;
+
+    // `head` is cleared and filled as the head is parsed; it must outlive the parser's use.
+    explicit flat_parser(head_type& head) : head_(head) { head_.clear(); }
+
+    head_type& get() noexcept { return head_; }
+    const head_type& get() const noexcept { return head_; }
+
+    // Where the next body bytes go (at most `size`); after a read, body_left() says how much of
+    // it is still free. With no buffer lent, a read stops with http::error::need_buffer.
+    void lend_body_buffer(char* data, std::size_t size) noexcept {
+        body_data_ = data;
+        body_size_ = size;
+    }
+    std::size_t body_left() const noexcept { return body_size_; }
+
+  private:
+    using error_code = boost::beast::error_code;
+    using string_view = boost::beast::string_view;
+
+    void on_request_impl(boost::beast::http::verb method, string_view method_str,
+                         string_view target, int version, error_code&) override {
+        if constexpr (isRequest) {
+            head_.set_request_line(method, {method_str.data(), method_str.size()},
+                                   {target.data(), target.size()}, static_cast<unsigned>(version));
+        }
+    }
+    void on_response_impl(int code, string_view reason, int version, error_code&) override {
+        if constexpr (!isRequest) {
+            head_.set_status_line(static_cast<unsigned>(code), {reason.data(), reason.size()},
+                                  static_cast<unsigned>(version));
+        }
+    }
+    void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
+                       error_code&) override {
+        head_.add(name, {name_string.data(), name_string.size()}, {value.data(), value.size()});
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+    std::size_t on_body_impl(string_view body, error_code& ec) override {
+        return copy_body(body, ec);
+    }
+    void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code& ec) override {
+        return copy_body(body, ec);
+    }
+    void on_finish_impl(error_code&) override {}
+
+    // As buffer_body's reader: copy what fits, need_buffer if something is left over.
+    std::size_t copy_body(string_view body, error_code& ec) {
+        if (!body_data_) {
+            ec = boost::beast::http::error::need_buffer;
+            return 0;
+        }
+        std::size_t n = std::min(body.size(), body_size_);
+        if (n) std::memcpy(body_data_, body.data(), n);
+        body_data_ += n;
+        body_size_ -= n;
+        if (n != body.size()) ec = boost::beast::http::error::need_buffer;
+        return n;
+    }
+
+    head_type& head_;
+    char* body_data_ = nullptr;
+    std::size_t body_size_ = 0;
+};
+
+using request_flat_parser = flat_parser<true>;
+using response_flat_parser = flat_parser<false>;
+
+}  // namespace shimgate
