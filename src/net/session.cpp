@@ -286,9 +286,9 @@ net::awaitable<client_session::next> client_session::handle_request() {
     rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
     rq_.rules = rules;              // (until it is counted and logged, after it was answered)
     if (rules) {
-        path_match match = match_route(*rules, req.method_string(), path_);
-        if (!match.candidates.empty()) {
-            co_return co_await translate(rules, std::move(match),
+        match_route(*rules, req.method_string(), path_, match_);
+        if (!match_.candidates.empty()) {
+            co_return co_await translate(*rules,
                                          split->has_query ? split->query : std::string_view());
         }
     }
@@ -453,11 +453,13 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
     co_return keep_alive ? next::keep_alive : next::close;
 }
 
-net::awaitable<client_session::next> client_session::translate(const rule_set_ptr& rules,
-                                                               path_match match,
+// A coroutine frame over Asio's recycling limit (about 1 KiB) is malloc'ed and freed on every
+// call, so what needs no suspension (messages, the upstream head) is built outside this frame:
+// the messages in why_, the head by write_translated_head.
+net::awaitable<client_session::next> client_session::translate(const rule_set& rules,
                                                                std::string_view query) {
     auto& req = parser_->get();
-    const config& cfg = w_.cfg;
+    const path_match& match = match_;
     const rule* first = match.candidates.front();
     // Header-level checks first (credential, Content-Type, declared size): a refused request is
     // answered without reading its body.
@@ -475,21 +477,21 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     }
     if (auto enc = req[http::field::content_encoding]; !enc.empty() && !iequals(enc, "identity")) {
         // The body is read and rewritten as JSON text: an encoded one would be read two ways.
-        std::string why =
-            "unsupported Content-Encoding \"" + std::string(enc) + "\": send identity";
-        co_return co_await refuse(first, first->errors, 415, why, !body_pending());
+        why_.assign("unsupported Content-Encoding \"").append(enc).append("\": send identity");
+        co_return co_await refuse(first, first->errors, 415, why_, !body_pending());
     }
     if (body_over_limit()) {
-        std::string why =
-            "request body over the limit of " + std::to_string(cfg.max_body) + " bytes";
-        co_return co_await refuse(first, first->errors, 413, why, false);
+        set_body_limit_message();
+        co_return co_await refuse(first, first->errors, 413, why_, false);
     }
     if (!co_await send_continue_if_expected()) co_return next::close;
     if (auto st = co_await read_whole_body(body_in_); st != 0) {
-        std::string why =
-            st == 413 ? "request body over the limit of " + std::to_string(cfg.max_body) + " bytes"
-                      : std::string("request body incomplete");
-        co_return co_await refuse(first, first->errors, st, why, false);
+        if (st == 413) {
+            set_body_limit_message();
+        } else {
+            why_.assign("request body incomplete");
+        }
+        co_return co_await refuse(first, first->errors, st, why_, false);
     }
     const rule* r = select_by_body(match, body_in_, w_.json);
     rq_.r = r;
@@ -505,32 +507,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
                                   reason);
     }
 
-    std::string_view target = call.target;
-    if (!cfg.upstream.prefix.empty()) {
-        target_up_.assign(cfg.upstream.prefix).append(call.target);
-        target = target_up_;
-    }
-    // The body is new: what described the client's body goes; so does every credential header any
-    // dialect knows, so exactly one credential (the canonical one) reaches the upstream.
-    std::array<std::string_view, 6> fixed_drop{"content-type",     "accept-encoding",
-                                               "content-encoding", "content-digest",
-                                               "digest",           "content-md5"};
-    std::vector<std::string_view>& drop = drop_;  // reused: no allocation per request
-    drop.assign(fixed_drop.begin(), fixed_drop.end());
-    for (const rule& any : rules->rules) {
-        for (const auto& src : any.accept) drop.push_back(src.header);
-        drop.push_back(any.upstream_auth_header);
-    }
-    drop.push_back(request_id_field);
-    std::array<header_pair, 4> add{header_pair{call.auth_header, call.auth_value},
-                                   header_pair{"Content-Type", "application/json"},
-                                   header_pair{"Accept-Encoding", "identity"},
-                                   header_pair{request_id_field, rq_.request_id}};
-    head_out_.clear();
-    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
-                      absolute_authority(req.target())};
-    write_upstream_head(head_out_, call.method, target, req, info,
-                        {body_framing::length, call.body.size()}, drop, add);
+    write_translated_head(rules, call);
     if (auto st = co_await send_upstream(head_out_, call.body); st != 0) {
         co_return co_await refuse(r, r->errors, st,
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
@@ -538,7 +515,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     }
     // One deadline for the whole answer: a rewritten answer is read whole, so a trickle of bytes
     // must not stretch it.
-    auto deadline = std::chrono::steady_clock::now() + cfg.upstream_timeout;
+    auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
     unsigned st = co_await read_upstream_head(false, deadline);
     if (st == 0) {
         auto enc = up_parser_->get()[http::field::content_encoding];
@@ -563,6 +540,44 @@ net::awaitable<client_session::next> client_session::translate(const rule_set_pt
     rewrite_response(*r, upstream_status, body_up_, w_.json, a);
     if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
     co_return co_await answer(a.status, a.content_type, a.body, r, client_keep_alive());
+}
+
+void client_session::set_body_limit_message() {
+    why_.assign("request body over the limit of ")
+        .append(std::to_string(w_.cfg.max_body))
+        .append(" bytes");
+}
+
+// The upstream head of a translated call, into head_out_.
+void client_session::write_translated_head(const rule_set& rules, const upstream_call& call) {
+    const config& cfg = w_.cfg;
+    std::string_view target = call.target;
+    if (!cfg.upstream.prefix.empty()) {
+        target_up_.assign(cfg.upstream.prefix).append(call.target);
+        target = target_up_;
+    }
+    // The body is new: what described the client's body goes; so does every credential header any
+    // dialect knows, so exactly one credential (the canonical one) reaches the upstream.
+    std::array<std::string_view, 6> fixed_drop{"content-type",     "accept-encoding",
+                                               "content-encoding", "content-digest",
+                                               "digest",           "content-md5"};
+    std::vector<std::string_view>& drop = drop_;  // reused: no allocation per request
+    drop.assign(fixed_drop.begin(), fixed_drop.end());
+    for (const rule& any : rules.rules) {
+        for (const auto& src : any.accept) drop.push_back(src.header);
+        drop.push_back(any.upstream_auth_header);
+    }
+    drop.push_back(request_id_field);
+    std::array<header_pair, 4> add{header_pair{call.auth_header, call.auth_value},
+                                   header_pair{"Content-Type", "application/json"},
+                                   header_pair{"Accept-Encoding", "identity"},
+                                   header_pair{request_id_field, rq_.request_id}};
+    const request_head& req = parser_->get();
+    head_out_.clear();
+    forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
+                      absolute_authority(req.target())};
+    write_upstream_head(head_out_, call.method, target, req, info,
+                        {body_framing::length, call.body.size()}, drop, add);
 }
 
 net::awaitable<unsigned> client_session::read_whole_body(std::string& out) {
@@ -774,7 +789,9 @@ net::awaitable<void> client_session::linger_close() {
     if (!ec) {
         stream_.tcp().expires_after(std::chrono::seconds(2));
         std::size_t discarded = 0;
-        char sink[4096];
+        // What is read is thrown away, so every closing connection of the thread shares one sink
+        // (a 4 KiB array in this frame would put it over Asio's recycling limit).
+        thread_local char sink[4096];
         while (discarded < (1u << 20)) {
             auto [rec, n] = co_await stream_.async_read_some(net::buffer(sink), use_tuple);
             if (rec) break;

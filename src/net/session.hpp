@@ -47,8 +47,9 @@ class client_session {
     boost::asio::awaitable<bool> read_head();
     boost::asio::awaitable<next> handle_request();
     boost::asio::awaitable<next> pass_through(std::string_view target);
-    boost::asio::awaitable<next> translate(const rule_set_ptr& rules, path_match match,
-                                           std::string_view query);
+    boost::asio::awaitable<next> translate(const rule_set& rules, std::string_view query);
+    void write_translated_head(const rule_set& rules, const upstream_call& call);
+    void set_body_limit_message();  // into why_
 
     // Reads the rest of the request body into `out` (limit: --max-body). 0 or the refusal status.
     boost::asio::awaitable<unsigned> read_whole_body(std::string& out);
@@ -101,6 +102,8 @@ class client_session {
     std::string body_up_;                 // reused upstream answer of translated routes
     std::string link_;                    // reused Link header value of a deprecated route
     std::vector<std::string_view> drop_;  // reused list of client fields not forwarded
+    std::string why_;                     // reused text of a refusal built by the session
+    path_match match_;                    // reused route match of the request in flight
     request_head req_head_;               // the request in flight's head (storage reused)
     response_head up_head_;               // its upstream answer's head (storage reused)
     std::optional<request_flat_parser> parser_;

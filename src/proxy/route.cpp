@@ -89,6 +89,14 @@ int first_present_key(const path_match& m, std::string_view body, json_context& 
 path_match match_route(const rule_set& rules, std::string_view method,
                        std::string_view normalized_path) {
     path_match m;
+    match_route(rules, method, normalized_path, m);
+    return m;
+}
+
+void match_route(const rule_set& rules, std::string_view method, std::string_view normalized_path,
+                 path_match& m) {
+    m.candidates.clear();
+    m.params.clear();
     for (const rule& r : rules.rules) {
         if (r.method != method || !segments_match(r, normalized_path)) continue;
         const int cmp = m.candidates.empty() ? -1 : compare_shape(r, *m.candidates.front());
@@ -106,7 +114,6 @@ path_match match_route(const rule_set& rules, std::string_view method,
             if (!known) m.params.emplace_back(s.text, percent_decode(seg));
         }
     }
-    return m;
 }
 
 const rule* select_by_body(const path_match& match, std::string& body, json_context& ctx) {

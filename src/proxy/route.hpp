@@ -21,6 +21,9 @@ struct path_match {
 
 path_match match_route(const rule_set& rules, std::string_view method,
                        std::string_view normalized_path);
+// The same into `out` (cleared first), whose capacity a caller reuses from request to request.
+void match_route(const rule_set& rules, std::string_view method, std::string_view normalized_path,
+                 path_match& out);
 
 // The first candidate whose body_has key is a top-level key of `body`, else the first candidate
 // without body_has, else the first candidate. Never fails: a malformed body is refused later by the
