@@ -13,6 +13,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <charconv>
+#include <tuple>
 
 #include "proxy/auth.hpp"
 #include "proxy/framing.hpp"
@@ -31,7 +32,7 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 namespace {
 
 constexpr std::size_t relay_size = worker::relay_size;
-constexpr std::size_t read_size = 16 * 1024;
+constexpr std::size_t read_size = worker::read_block_size;
 constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated answers are read whole
 
 // ASCII case-insensitive comparison (field names, tokens): Beast's.
@@ -89,24 +90,37 @@ unsigned status_for(beast::error_code ec) {
 }  // namespace
 
 namespace {
-// Writes all of `buffers`: what the socket takes at once goes without scheduling anything (plain
-// TCP, the usual case), the rest asynchronously. Returns the error and the bytes written.
+// Writes are split in two so that the usual case costs no coroutine frame: write_at_once puts
+// what the socket takes now (plain TCP, usually everything) and says whether anything is left;
+// only then does the caller co_await write_rest.
+//
+// True when nothing is left to do: all of `buffers` written, or failed (`ec` set). False when the
+// rest must go asynchronously, `n` bytes having gone (TLS: always, with n = 0).
 template <class ConstBuffers>
-net::awaitable<std::pair<beast::error_code, std::size_t>> write_all(flex_stream& s,
-                                                                    const ConstBuffers& buffers) {
-    beast::error_code ec;
-    std::size_t n = s.write_now(buffers, ec);
-    if (ec && ec != net::error::would_block) co_return std::pair{ec, n};
-    if (n == net::buffer_size(buffers)) co_return std::pair{beast::error_code{}, n};
+bool write_at_once(flex_stream& s, const ConstBuffers& buffers, beast::error_code& ec,
+                   std::size_t& n) {
+    n = s.write_now(buffers, ec);
+    if (ec == net::error::would_block) ec = {};
+    return ec || n == net::buffer_size(buffers);
+}
+
+// The rest of `buffers` after the first `n` bytes; the error and the bytes written in all.
+template <class ConstBuffers>
+net::awaitable<std::pair<beast::error_code, std::size_t>> write_rest(flex_stream& s,
+                                                                     const ConstBuffers& buffers,
+                                                                     std::size_t n) {
     beast::buffers_suffix<ConstBuffers> rest(buffers);
     rest.consume(n);
-    auto [wec, m] = co_await net::async_write(s, rest, use_tuple);
-    co_return std::pair{wec, n + m};
+    auto [ec, m] = co_await net::async_write(s, rest, use_tuple);
+    co_return std::pair{ec, n + m};
 }
 }  // namespace
 
 client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tls)
-    : w_(w), tls_(std::move(tls)), stream_(std::move(socket), w.deadlines, tls_.get()) {
+    : w_(w),
+      tls_(std::move(tls)),
+      stream_(std::move(socket), w.deadlines, tls_.get()),
+      buffer_(pooled_allocator<char>(w.reads)) {
     // A cap on what one connection may hold unparsed: a head within its limits, or a chunk-size
     // line / trailer (which Beast keeps until its CRLF) of reasonable size. Past it, 400.
     buffer_.max_size(
@@ -190,7 +204,8 @@ net::awaitable<bool> client_session::read_head() {
     stream_.tcp().expires_after(idle_ ? cfg.idle_timeout : cfg.header_timeout);
     if (idle_ && !stream_.tls()) {
         // Waiting for the next request: no receive buffer is held meanwhile (10,000 idle
-        // keep-alive connections would otherwise keep 16 KiB each).
+        // keep-alive connections would otherwise keep 16 KiB each); the block goes back to the
+        // worker's read pool and the next request takes one from there.
         buffer_.shrink_to_fit();
         auto [ec] = co_await stream_.tcp().async_wait_readable(use_tuple);
         if (ec) {
@@ -301,9 +316,11 @@ net::awaitable<client_session::next> client_session::handle_request() {
     co_return co_await pass_through(target);
 }
 
-net::awaitable<bool> client_session::send_continue_if_expected() {
-    auto& req = parser_->get();
-    if (buffer_.size() != 0 || req[http::field::expect].empty() || !body_pending()) co_return true;
+bool client_session::continue_expected() const {
+    return buffer_.size() == 0 && !parser_->get()[http::field::expect].empty() && body_pending();
+}
+
+net::awaitable<bool> client_session::send_continue() {
     co_return co_await write_client("HTTP/1.1 100 Continue\r\n\r\n");
 }
 
@@ -323,7 +340,7 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         // A small body is read first, so head and body go upstream in one write (and can be
         // replayed).
         if (*len > 0 && *len <= relay_size) {
-            if (!co_await send_continue_if_expected()) co_return next::close;
+            if (continue_expected() && !co_await send_continue()) co_return next::close;
             if (auto st = co_await read_whole_body(body_in_); st != 0) {
                 co_return co_await refuse(
                     nullptr, error_style::problem, st,
@@ -350,7 +367,7 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
                                   client_keep_alive() && !body_pending());
     }
     if (body_pending()) {
-        if (!co_await send_continue_if_expected()) co_return next::close;
+        if (continue_expected() && !co_await send_continue()) co_return next::close;
         if (auto st = co_await stream_request_body(body.kind == body_framing::chunked); st != 0) {
             up_.reset();
             if (st == 1) co_return next::close;  // the client went away
@@ -484,7 +501,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         set_body_limit_message();
         co_return co_await refuse(first, first->errors, 413, why_, false);
     }
-    if (!co_await send_continue_if_expected()) co_return next::close;
+    if (continue_expected() && !co_await send_continue()) co_return next::close;
     if (auto st = co_await read_whole_body(body_in_); st != 0) {
         if (st == 413) {
             set_body_limit_message();
@@ -611,7 +628,10 @@ net::awaitable<unsigned> client_session::send_upstream(std::string_view head,
         }
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
-        auto [ec, n] = co_await write_all(up_->stream, bufs);
+        beast::error_code ec;
+        std::size_t n = 0;
+        if (!write_at_once(up_->stream, bufs, ec, n))
+            std::tie(ec, n) = co_await write_rest(up_->stream, bufs, n);
         if (!ec) co_return 0u;
         bool retry = up_->reused && n == 0;
         up_.reset();
@@ -648,7 +668,10 @@ net::awaitable<unsigned> client_session::stream_request_body(bool chunked) {
         std::array<net::const_buffer, 3> bufs{net::buffer(prefix), net::buffer(relay, got),
                                               net::buffer(suffix)};
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
-        auto [wec, wn] = co_await write_all(up_->stream, bufs);
+        beast::error_code wec;
+        std::size_t wn = 0;
+        if (!write_at_once(up_->stream, bufs, wec, wn))
+            std::tie(wec, wn) = co_await write_rest(up_->stream, bufs, wn);
         if (wec) {
             close_after_ = true;
             co_return status_for(wec);
@@ -719,6 +742,21 @@ net::awaitable<client_session::next> client_session::answer(
     if (rq_.request_id.empty()) choose_request_id({});
     rq_.status = status;
     rq_.bytes_out = body.size();
+    write_answer_head(status, content_type, body.size(), r, keep_alive, extra_name, extra_value);
+    std::array<net::const_buffer, 2> bufs{net::buffer(head_out_), net::buffer(body)};
+    stream_.tcp().expires_after(w_.cfg.idle_timeout);
+    beast::error_code ec;
+    std::size_t n = 0;
+    if (!write_at_once(stream_, bufs, ec, n))
+        std::tie(ec, n) = co_await write_rest(stream_, bufs, n);
+    if (ec) co_return next::close;
+    co_return keep_alive ? next::keep_alive : next::close;
+}
+
+// The head of the shim's own answer (translated or refused), into head_out_.
+void client_session::write_answer_head(unsigned status, std::string_view content_type,
+                                       std::size_t body_size, const rule* r, bool keep_alive,
+                                       std::string_view extra_name, std::string_view extra_value) {
     std::array<header_pair, 6> add{};
     std::size_t n = 0;
     add[n++] = {"Content-Type", content_type};
@@ -741,10 +779,8 @@ net::awaitable<client_session::next> client_session::answer(
     }
     head_out_.clear();
     unsigned version = parser_ ? parser_->get().version() : 11;
-    write_client_head(head_out_, status, {}, nullptr, {body_framing::length, body.size()},
-                      keep_alive, version, std::span<const header_pair>(add.data(), n));
-    if (!co_await write_client(head_out_, body)) co_return next::close;
-    co_return keep_alive ? next::keep_alive : next::close;
+    write_client_head(head_out_, status, {}, nullptr, {body_framing::length, body_size}, keep_alive,
+                      version, std::span<const header_pair>(add.data(), n));
 }
 
 net::awaitable<client_session::next> client_session::refuse(const rule* r, error_style style,
@@ -777,7 +813,10 @@ net::awaitable<bool> client_session::write_client(std::string_view a, std::strin
     std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c),
                                           net::buffer(d)};
     stream_.tcp().expires_after(w_.cfg.idle_timeout);
-    auto [ec, n] = co_await write_all(stream_, bufs);
+    beast::error_code ec;
+    std::size_t n = 0;
+    if (!write_at_once(stream_, bufs, ec, n))
+        std::tie(ec, n) = co_await write_rest(stream_, bufs, n);
     co_return !ec;
 }
 

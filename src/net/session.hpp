@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/rule_set.hpp"
+#include "net/block_pool.hpp"
 #include "net/flex_stream.hpp"
 #include "net/tls.hpp"
 #include "net/worker.hpp"
@@ -53,7 +54,8 @@ class client_session {
 
     // Reads the rest of the request body into `out` (limit: --max-body). 0 or the refusal status.
     boost::asio::awaitable<unsigned> read_whole_body(std::string& out);
-    boost::asio::awaitable<bool> send_continue_if_expected();
+    bool continue_expected() const;  // the client waits for a 100 before it sends its body
+    boost::asio::awaitable<bool> send_continue();
 
     // Upstream exchange. 0 on success, else 502/504 to answer with (nothing was sent to the
     // client).
@@ -70,6 +72,9 @@ class client_session {
                                         std::string_view body, const rule* r, bool keep_alive,
                                         std::string_view extra_name = {},
                                         std::string_view extra_value = {});
+    void write_answer_head(unsigned status, std::string_view content_type, std::size_t body_size,
+                           const rule* r, bool keep_alive, std::string_view extra_name,
+                           std::string_view extra_value);
     // The shim's own answer in `style`. Arguments are views: GCC 12 double-destroys temporaries
     // with destructors inside co_await expressions, so none are created there.
     // `reason` count_: derived from the status.
@@ -91,7 +96,8 @@ class client_session {
     worker& w_;
     tls_context_ptr tls_;
     flex_stream stream_;
-    boost::beast::flat_buffer buffer_;
+    // Receive buffer: a block of the worker's read pool while bytes are held, none while idle.
+    boost::beast::basic_flat_buffer<pooled_allocator<char>> buffer_;
     std::string peer_ip_;
     std::string head_out_;                // reused for every head the session writes
     std::string path_;                    // reused normalised path of the request in flight

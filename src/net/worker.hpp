@@ -44,6 +44,9 @@ struct worker {
     // Relay buffers for bodies and relayed answers, lent per request (64 kept free: 4 MiB).
     static constexpr std::size_t relay_size = 64 * 1024;
     block_pool relays{relay_size, 64};
+    // Receive buffers of client connections, lent while a request is read (256 kept free: 4 MiB).
+    static constexpr std::size_t read_block_size = 16 * 1024;
+    block_pool reads{read_block_size, 256};
 
     // One thread runs it and only that thread touches its sockets (other threads post to it), so
     // the reactor skips its per-socket locks; posting stays thread-safe.

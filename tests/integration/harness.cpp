@@ -132,11 +132,22 @@ shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
           auto given = [&](const char* flag) {
               return std::find(extra.begin(), extra.end(), flag) != extra.end();
           };
-          if (!given("--upstream"))
-              a.insert(a.end(),
-                       {"--upstream", "http://127.0.0.1:" + std::to_string(upstream_port)});
-          if (!given("--rules")) a.insert(a.end(), {"--rules", source_dir() + "/rules"});
-          if (!given("--threads")) a.insert(a.end(), {"--threads", "2"});
+          // push_back, not insert of an initializer list: GCC 12 sees a false -Warray-bounds
+          // in the list's temporary strings.
+          if (!given("--upstream")) {
+              a.push_back("--upstream");
+              a.push_back("http://127.0.0.1:");
+              a.back() += std::to_string(upstream_port);
+          }
+          if (!given("--rules")) {
+              a.push_back("--rules");
+              a.push_back(source_dir());
+              a.back() += "/rules";
+          }
+          if (!given("--threads")) {
+              a.push_back("--threads");
+              a.push_back("2");
+          }
           a.insert(a.end(), extra.begin(), extra.end());
           return a;
       }()) {
