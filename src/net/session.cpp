@@ -249,7 +249,9 @@ net::awaitable<bool> client_session::read_head() {
         // worker's read pool and the next request takes one from there.
         buffer_.shrink_to_fit();
         auto [ec] = co_await stream_.tcp().async_wait_readable(use_tuple);
-        if (ec) {
+        // A drain that began while the wait's completion was already queued found nothing to
+        // cancel: it is seen here instead.
+        if (ec || w_.draining) {
             idle_ = false;
             co_return false;
         }

@@ -44,7 +44,7 @@ struct socket_access : timed_socket::socket_type {
     static constexpr auto impl = &socket_access::impl_;
 };
 
-descriptor_state* state_of(timed_socket::socket_type& s) noexcept {
+descriptor_state*& state_of(timed_socket::socket_type& s) noexcept {
     return (s.*socket_access::impl).get_implementation().reactor_data_;
 }
 }  // namespace
@@ -67,6 +67,14 @@ void timed_socket::read_drained() noexcept {
     (d->*member_of(speculative_tag{}))[reactor::read_op] = false;
 }
 
+void timed_socket::queue_read_wait(boost::asio::detail::reactor_op* op) noexcept {
+    descriptor_state*& d = state_of(socket_);
+    reactor* r = d->*member_of(reactor_tag{});
+    // Speculative start allowed, with the socket's read flag clear: start_op neither performs the
+    // wait (which would complete it at once) nor touches the epoll registration.
+    r->start_op(reactor::read_op, socket_.native_handle(), d, op, false, true);
+}
+
 void timed_socket::watch_peer_close() noexcept {
     descriptor_state* d = state_of(socket_);
     if (!d || close_watched_) return;
@@ -86,7 +94,16 @@ bool* timed_socket::read_edge() noexcept {
     return nullptr;
 }
 void timed_socket::read_drained() noexcept {}
+void timed_socket::queue_read_wait(boost::asio::detail::reactor_op* op) noexcept {
+    descriptor_state*& d = state_of(socket_);
+    reactor* r = d->*member_of(reactor_tag{});
+    // Speculative start allowed, with the socket's read flag clear: start_op neither performs the
+    // wait (which would complete it at once) nor touches the epoll registration.
+    r->start_op(reactor::read_op, socket_.native_handle(), d, op, false, true);
+}
+
 void timed_socket::watch_peer_close() noexcept {}
+void timed_socket::queue_read_wait(boost::asio::detail::reactor_op*) noexcept {}
 #endif
 
 timed_socket::timed_socket(args a) : socket_(std::move(a.socket)) {

@@ -17,6 +17,7 @@
 // bytes, so the socket also asks epoll for EPOLLRDHUP (one epoll_ctl per connection) and a short
 // read out of a report that carried it leaves the flag set. The same flag tells the upstream pool
 // whether anything (a close, stray bytes) arrived on an idle connection (readable_edge_pending).
+#include <boost/asio/detail/reactive_wait_op.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
@@ -119,8 +120,22 @@ class timed_socket : public timed_socket_hook {
                         [h = std::move(handler), ec]() mutable { std::move(h)(ec); });
                 }
                 // Nothing arrived since the socket was read empty: the next edge completes it.
-                socket_.async_wait(socket_type::wait_read,
-                                   completion<decltype(handler)>{this, std::move(handler)});
+                using wrapped = completion<decltype(handler)>;
+                wrapped w{this, std::move(handler)};
+                if (!read_edge()) {  // not the epoll reactor, or closed: Asio's own wait
+                    socket_.async_wait(socket_type::wait_read, std::move(w));
+                    return;
+                }
+                // socket::async_wait would re-register the descriptor with epoll (an epoll_ctl per
+                // wait: Asio starts a wait as a non-speculative operation); the same operation
+                // queued as a read needs no system call, the descriptor being registered for
+                // input already.
+                using op =
+                    boost::asio::detail::reactive_wait_op<wrapped, socket_type::executor_type>;
+                typename op::ptr p = {std::addressof(w), op::ptr::allocate(w), nullptr};
+                p.p = new (p.v) op(boost::system::error_code(), w, socket_.get_executor());
+                queue_read_wait(p.p);
+                p.v = p.p = nullptr;
             },
             token);
     }
@@ -177,6 +192,10 @@ class timed_socket : public timed_socket_hook {
     bool* read_edge() noexcept;
     // After a short read: clears that flag unless a close may be queued behind the bytes read.
     void read_drained() noexcept;
+    // Queues `op` on the reactor's read queue of this socket, to complete at the next readable
+    // edge (the read flag is clear: nothing is tried at once, and the epoll registration is left
+    // alone). Only when read_edge() is non-null.
+    void queue_read_wait(boost::asio::detail::reactor_op* op) noexcept;
 
   public:
     // Asks the reactor to report the peer's close (EPOLLRDHUP) on this socket, which a short read

@@ -145,6 +145,57 @@ TEST(TimedSocket, ShortReadClearsTheEdgeAndALaterArrivalSetsItAgain) {
         << "an arrival while no read waits is reported by the reactor";
 }
 
+// The idle wait (queued on the reactor's read queue, not re-registered with epoll): it does not
+// complete while nothing arrives, completes when bytes arrive, completes at once when an edge is
+// already pending, and a cancel (what a drain does) ends it with operation_aborted.
+TEST(TimedSocket, IdleWaitCompletesOnArrivalAndOnCancelOnly) {
+    net::io_context ioc;
+    socket_pair p(ioc);
+    auto busy = net::make_work_guard(ioc);
+    timed_socket_list list;
+    timed_socket s({std::move(p.server), list});
+    std::array<char, 16> buf{};
+    net::write(p.client, net::buffer("ab", 2));
+    std::size_t n = 0;
+    s.async_read_some(net::buffer(buf), [&](auto, std::size_t m) { n = m; });
+    ASSERT_TRUE(run_until(ioc, [&] { return n != 0; }));
+    ASSERT_FALSE(s.readable_edge_pending());
+
+    std::optional<boost::system::error_code> waited;
+    s.async_wait_readable([&](boost::system::error_code ec) { waited = ec; });
+    ioc.restart();
+    ioc.run_for(30ms);
+    EXPECT_FALSE(waited) << "nothing arrived: the wait goes on";
+    net::write(p.client, net::buffer("c", 1));
+    ASSERT_TRUE(run_until(ioc, [&] { return waited.has_value(); }));
+    EXPECT_FALSE(*waited);
+    n = 0;
+    s.async_read_some(net::buffer(buf), [&](auto, std::size_t m) { n = m; });
+    ASSERT_TRUE(run_until(ioc, [&] { return n != 0; }));
+    EXPECT_EQ(std::string(buf.data(), n), "c");
+
+    // An edge already pending: the wait completes without waiting for another.
+    net::write(p.client, net::buffer("d", 1));
+    ASSERT_TRUE(run_until(ioc, [&] { return s.readable_edge_pending(); }));
+    waited.reset();
+    s.async_wait_readable([&](boost::system::error_code ec) { waited = ec; });
+    ASSERT_TRUE(run_until(ioc, [&] { return waited.has_value(); }));
+    EXPECT_FALSE(*waited);
+    n = 0;
+    s.async_read_some(net::buffer(buf), [&](auto, std::size_t m) { n = m; });
+    ASSERT_TRUE(run_until(ioc, [&] { return n != 0; }));
+
+    waited.reset();
+    s.async_wait_readable([&](boost::system::error_code ec) { waited = ec; });
+    ioc.restart();
+    ioc.run_for(20ms);
+    ASSERT_FALSE(waited);
+    boost::system::error_code ignored;
+    s.socket().cancel(ignored);
+    ASSERT_TRUE(run_until(ioc, [&] { return waited.has_value(); }));
+    EXPECT_EQ(*waited, net::error::operation_aborted);
+}
+
 // The case that would hang if an edge were lost: bytes arrive and the reactor reports them while
 // no read is pending; the next read must still get them (at once, from the flag).
 TEST(TimedSocket, BytesReportedWhileNoReadWaitsAreStillRead) {
