@@ -35,6 +35,7 @@ namespace {
 constexpr std::size_t relay_size = worker::relay_size;
 constexpr std::size_t read_size = worker::read_block_size;
 constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated answers are read whole
+constexpr std::size_t max_upstream_head = 8 * 1024;            // Beast's default header limit
 
 // ASCII case-insensitive comparison (field names, tokens): Beast's.
 using boost::beast::iequals;
@@ -297,7 +298,7 @@ net::awaitable<bool> client_session::read_head() {
     // The body limit is applied once the route is known, so a 413 speaks the route's dialect.
     parser_->body_limit(boost::none);
     beast::error_code ec;
-    std::size_t used = parser_->put(net::buffer(buffer_.data().data(), head_end), ec);
+    std::size_t used = parser_->put_head(as_view(buffer_.data()).substr(0, head_end), ec);
     if (ec || !parser_->is_header_done()) {
         co_await refuse(nullptr, error_style::problem, 400, "malformed request head", false);
         co_return false;
@@ -734,13 +735,21 @@ net::awaitable<unsigned> client_session::read_upstream_head(bool head_request,
         up_parser_->body_limit(boost::none);
         if (head_request) up_parser_->skip(true);
         up_parser_->eager(false);  // the head alone, as http::async_read_header
-        beast::error_code ec;
-        while (!ec && !up_parser_->is_header_done()) {
-            ec = parse_buffered(up_->buffer, *up_parser_);
-            if (ec == http::error::need_more)
-                ec = co_await read_and_parse(up_->stream, up_->buffer, *up_parser_);
+        // The head is gathered whole, then parsed from the copy up_head_ keeps (its fields are
+        // views into that copy). Over Beast's default header limit, as before: 502.
+        std::size_t end = 0;
+        while ((end = find_head_end(as_view(up_->buffer.data()))) == 0) {
+            if (up_->buffer.size() > max_upstream_head) co_return 502u;
+            auto [ec, n] = co_await up_->stream.async_read_some(
+                up_->buffer.prepare(beast::read_size(up_->buffer, 65536)), use_tuple);
+            up_->buffer.commit(n);
+            if (ec) co_return status_for(ec);  // a close before the whole head: 502
         }
-        if (ec) co_return status_for(ec);
+        if (end > max_upstream_head) co_return 502u;
+        beast::error_code ec;
+        std::size_t used = up_parser_->put_head(as_view(up_->buffer.data()).substr(0, end), ec);
+        up_->buffer.consume(used);
+        if (ec || !up_parser_->is_header_done()) co_return 502u;
         unsigned status = up_parser_->get().result_int();
         if (status == 101)
             co_return 502u;  // Upgrade is never forwarded, so a switch is a protocol error

@@ -9,7 +9,13 @@ void head_fields::clear() noexcept {
     entries_.clear();
 }
 
-head_fields::span head_fields::keep(std::string_view s) {
+std::string_view head_fields::adopt(std::string_view head_bytes) {
+    clear();
+    text_.assign(head_bytes);
+    return text_;
+}
+
+head_fields::span head_fields::copy_in(std::string_view s) {
     span out{static_cast<std::uint32_t>(text_.size()), static_cast<std::uint32_t>(s.size())};
     text_.append(s);
     return out;

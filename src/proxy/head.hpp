@@ -62,7 +62,11 @@ class head_fields {
 
     // Forgets every field and the text; keeps the capacity.
     void clear() noexcept;
-    // Copies the field in. `id`: the name's entry in Beast's table (unknown if none).
+    // Takes a copy of a whole head, to be parsed from that copy: views into it that add() and the
+    // start-line setters are given are kept as positions, not copied again. Clears the head.
+    std::string_view adopt(std::string_view head_bytes);
+    // Adds a field (copied in, unless it lies in the adopted text). `id`: the name's entry in
+    // Beast's table (unknown if none).
     void add(boost::beast::http::field id, std::string_view name, std::string_view value);
     // The same, looking the name up in Beast's table (tests, hand-built heads).
     void add(std::string_view name, std::string_view value);
@@ -85,14 +89,24 @@ class head_fields {
     bool contains(std::string_view name) const noexcept { return count(name) != 0; }
 
   protected:
-    // Copies `s` into the head's text; the returned position stays valid across later additions.
+    // `s`'s position in the head's text: where it already lies (the adopted text), else where it
+    // is copied to. The position stays valid across later additions.
     struct span {
         std::uint32_t at = 0, size = 0;
     };
-    span keep(std::string_view s);
+    span keep(std::string_view s) {
+        // Compared as integers: `s` may point into any buffer.
+        const auto at = reinterpret_cast<std::uintptr_t>(s.data());
+        const auto begin = reinterpret_cast<std::uintptr_t>(text_.data());
+        if (at >= begin && at + s.size() <= begin + text_.size())
+            return {static_cast<std::uint32_t>(at - begin), static_cast<std::uint32_t>(s.size())};
+        return copy_in(s);
+    }
     std::string_view view(span s) const noexcept { return {text_.data() + s.at, s.size}; }
 
   private:
+    span copy_in(std::string_view s);
+
     std::string text_;
     std::vector<entry> entries_;
 };

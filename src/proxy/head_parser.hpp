@@ -5,6 +5,7 @@
 // http::parser<_, buffer_body>, whose basic_fields allocates and sorts one node per field.
 // No I/O: http::read / async_read_some drive it like any basic_parser.
 #include <algorithm>
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <cstring>
@@ -18,9 +19,17 @@ template <bool isRequest>
 class flat_parser : public boost::beast::http::basic_parser<isRequest> {
   public:
     using head_type = std::conditional_t<isRequest, request_head, response_head>;
+    using error_code = boost::beast::error_code;
 
     // `head` is cleared and filled as the head is parsed; it must outlive the parser's use.
     explicit flat_parser(head_type& head) : head_(head) { head_.clear(); }
+
+    // Parses a whole head (`bytes` ends with its empty line) from a copy the head keeps, so its
+    // fields are views into that copy rather than copies each. The bytes used, or 0 and `ec`.
+    std::size_t put_head(std::string_view bytes, error_code& ec) {
+        std::string_view kept = head_.adopt(bytes);
+        return this->put(boost::asio::const_buffer(kept.data(), kept.size()), ec);
+    }
 
     head_type& get() noexcept { return head_; }
     const head_type& get() const noexcept { return head_; }
@@ -34,7 +43,6 @@ class flat_parser : public boost::beast::http::basic_parser<isRequest> {
     std::size_t body_left() const noexcept { return body_size_; }
 
   private:
-    using error_code = boost::beast::error_code;
     using string_view = boost::beast::string_view;
 
     void on_request_impl(boost::beast::http::verb method, string_view method_str,

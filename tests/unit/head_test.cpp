@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/buffer.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,29 @@ TEST(Head, ResponseStatusLine) {
     EXPECT_EQ(h.version(), 11u);
     EXPECT_TRUE(h.contains("x-request-id"));
     EXPECT_FALSE(p.keep_alive());
+}
+
+TEST(Head, PutHeadParsesFromTheKeptCopyAndLaterFieldsAreCopiedIn) {
+    request_head h;
+    request_flat_parser p(h);
+    p.eager(false);
+    std::string in = "PUT /v1/users/7 HTTP/1.1\r\nHost: a\r\nX-One: 1\r\n\r\n{\"body\":1}";
+    const std::size_t head_size = in.find("\r\n\r\n") + 4;
+    boost::beast::error_code ec;
+    EXPECT_EQ(p.put_head(std::string_view(in).substr(0, head_size), ec), head_size);
+    EXPECT_FALSE(ec);
+    // The caller's buffer may change or go: the head lives on in its own copy.
+    std::fill(in.begin(), in.end(), 'x');
+    in.clear();
+    in.shrink_to_fit();
+    EXPECT_EQ(h.method_string(), "PUT");
+    EXPECT_EQ(h.target(), "/v1/users/7");
+    h.add("X-Added", "later");  // copied in, after the adopted text
+    ASSERT_EQ(h.size(), 3u);
+    EXPECT_EQ(h[http::field::host], "a");
+    EXPECT_EQ(h["X-One"], "1");
+    EXPECT_EQ(h["X-Added"], "later");
+    EXPECT_EQ(h.target(), "/v1/users/7");
 }
 
 TEST(Head, HandBuiltFieldsLookUpBeastsTable) {
