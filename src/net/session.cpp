@@ -176,6 +176,7 @@ client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tl
 
 client_session::~client_session() {
     return_relay();
+    return_scratch();
     w_.sessions.erase(this);
     w_.open_connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -190,6 +191,12 @@ void client_session::close_if_idle() {
 char* client_session::relay_buffer() {
     if (!relay_) relay_ = w_.relays.take();
     return relay_;
+}
+
+void client_session::return_scratch() noexcept {
+    parser_.reset();  // both point into the scratch's heads
+    up_parser_.reset();
+    w_.scratches.give(std::move(rs_));
 }
 
 void client_session::return_relay() noexcept {
@@ -212,8 +219,8 @@ net::awaitable<void> client_session::run() {
         bool have_head = co_await read_head();
         next n = have_head ? co_await handle_request() : next::close;
         if (rq_.status != 0) finish_request();  // something was answered: count and log it
-        parser_.reset();
-        return_relay();  // an idle connection holds no relay buffer
+        return_relay();                         // an idle connection holds no relay buffer,
+        return_scratch();                       // and no request state
         if (!have_head || n == next::close || close_after_) break;
     }
     if (aborted_) {
@@ -292,7 +299,7 @@ net::awaitable<bool> client_session::read_head() {
     buffer_.consume(skip);
     head_end -= skip;
 
-    parser_.emplace(req_head_);
+    parser_.emplace(rs().head);
     parser_->eager(false);
     parser_->header_limit(static_cast<std::uint32_t>(head_end + 1));
     // The body limit is applied once the route is known, so a 413 speaks the route's dialect.
@@ -338,15 +345,15 @@ net::awaitable<client_session::next> client_session::handle_request() {
     if (target == "*") co_return co_await pass_through(target);
 
     auto split = split_request_target(target);
-    if (!split || !normalize_path(split->path, path_)) {
+    if (!split || !normalize_path(split->path, rs().path)) {
         co_return co_await refuse(nullptr, error_style::problem, 400, "invalid request target",
                                   false);
     }
     rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
     rq_.rules = rules;              // (until it is counted and logged, after it was answered)
     if (rules) {
-        match_route(*rules, req.method_string(), path_, match_);
-        if (!match_.candidates.empty()) {
+        match_route(*rules, req.method_string(), rs().path, rs().match);
+        if (!rs().match.candidates.empty()) {
             co_return co_await translate(*rules,
                                          split->has_query ? split->query : std::string_view());
         }
@@ -385,27 +392,26 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         // replayed).
         if (*len > 0 && *len <= relay_size) {
             if (continue_expected() && !co_await send_continue()) co_return next::close;
-            if (auto st = co_await read_whole_body(body_in_); st != 0) {
+            if (auto st = co_await read_whole_body(rs().body); st != 0) {
                 co_return co_await refuse(
                     nullptr, error_style::problem, st,
                     st == 413 ? "request body over the limit" : "request body incomplete", false);
             }
-            buffered_body = body_in_;
+            buffered_body = rs().body;
         }
     }
     std::string_view upstream_target = target;
     if (!cfg.upstream.prefix.empty() && target != "*") {
-        target_up_.assign(cfg.upstream.prefix).append(target);
-        upstream_target = target_up_;
+        rs().upstream_target.assign(cfg.upstream.prefix).append(target);
+        upstream_target = rs().upstream_target;
     }
-    head_out_.clear();
+    rs().out.clear();
     forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
                       absolute_authority(req.target())};
     std::array<std::string_view, 1> drop{request_id_field};
     std::array<header_pair, 1> add{header_pair{request_id_field, rq_.request_id}};
-    write_upstream_head(head_out_, req.method_string(), upstream_target, req, info, body, drop,
-                        add);
-    if (auto st = co_await send_upstream(head_out_, buffered_body); st != 0) {
+    write_upstream_head(rs().out, req.method_string(), upstream_target, req, info, body, drop, add);
+    if (auto st = co_await send_upstream(rs().out, buffered_body); st != 0) {
         co_return co_await refuse(nullptr, error_style::problem, st,
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
                                   client_keep_alive() && !body_pending());
@@ -462,10 +468,10 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
     }
     rq_.upstream_status = status;
     rq_.status = status;
-    head_out_.clear();
+    rs().out.clear();
     std::array<header_pair, 1> echo{header_pair{request_id_field, rq_.request_id}};
     bool has_id = res.contains(request_id_field);
-    write_client_head(head_out_, status, res.reason(), &res, framing, keep_alive, version,
+    write_client_head(rs().out, status, res.reason(), &res, framing, keep_alive, version,
                       std::span<const header_pair>(echo.data(), has_id ? 0 : 1));
 
     bool head_sent = false;
@@ -494,7 +500,7 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
         }
         bool done = up_parser_->is_done();
         bool chunked = framing.kind == body_framing::chunked;
-        std::string_view head = head_sent ? std::string_view() : std::string_view(head_out_);
+        std::string_view head = head_sent ? std::string_view() : std::string_view(rs().out);
         std::string_view data(relay, got);
         std::string_view prefix =
             chunked && got ? chunk_header(size_line, got) : std::string_view();
@@ -517,11 +523,11 @@ net::awaitable<client_session::next> client_session::relay_response(bool head_re
 
 // A coroutine frame over Asio's recycling limit (about 1 KiB) is malloc'ed and freed on every
 // call, so what needs no suspension (messages, the upstream head) is built outside this frame:
-// the messages in why_, the head by write_translated_head.
+// the messages in rs().why, the head by write_translated_head.
 net::awaitable<client_session::next> client_session::translate(const rule_set& rules,
                                                                std::string_view query) {
     auto& req = parser_->get();
-    const path_match& match = match_;
+    const path_match& match = rs().match;
     const rule* first = match.candidates.front();
     // Header-level checks first (credential, Content-Type, declared size): a refused request is
     // answered without reading its body.
@@ -539,27 +545,27 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     }
     if (auto enc = req[http::field::content_encoding]; !enc.empty() && !iequals(enc, "identity")) {
         // The body is read and rewritten as JSON text: an encoded one would be read two ways.
-        why_.assign("unsupported Content-Encoding \"").append(enc).append("\": send identity");
-        co_return co_await refuse(first, first->errors, 415, why_, !body_pending());
+        rs().why.assign("unsupported Content-Encoding \"").append(enc).append("\": send identity");
+        co_return co_await refuse(first, first->errors, 415, rs().why, !body_pending());
     }
     if (body_over_limit()) {
         set_body_limit_message();
-        co_return co_await refuse(first, first->errors, 413, why_, false);
+        co_return co_await refuse(first, first->errors, 413, rs().why, false);
     }
     if (continue_expected() && !co_await send_continue()) co_return next::close;
-    if (auto st = co_await read_whole_body(body_in_); st != 0) {
+    if (auto st = co_await read_whole_body(rs().body); st != 0) {
         if (st == 413) {
             set_body_limit_message();
         } else {
-            why_.assign("request body incomplete");
+            rs().why.assign("request body incomplete");
         }
-        co_return co_await refuse(first, first->errors, st, why_, false);
+        co_return co_await refuse(first, first->errors, st, rs().why, false);
     }
-    const rule* r = select_by_body(match, body_in_, w_.json);
+    const rule* r = select_by_body(match, rs().body, w_.json);
     rq_.r = r;
-    upstream_call& call = call_;  // reused: no allocation per request once grown
+    upstream_call& call = rs().call;  // reused: no allocation per request once grown
     if (auto refused =
-            transform_request(*r, match.params, token.value(), query, body_in_, w_.json, call)) {
+            transform_request(*r, match.params, token.value(), query, rs().body, w_.json, call)) {
         const refusal& why = *refused;
         refusal_reason reason = why.message.starts_with("malformed JSON") ||
                                         why.message.find("duplicate") != std::string::npos
@@ -570,7 +576,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     }
 
     write_translated_head(rules, call);
-    if (auto st = co_await send_upstream(head_out_, call.body); st != 0) {
+    if (auto st = co_await send_upstream(rs().out, call.body); st != 0) {
         co_return co_await refuse(r, r->errors, st,
                                   st == 504 ? "upstream timed out" : "upstream unreachable",
                                   client_keep_alive());
@@ -585,7 +591,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
             up_.reset();
             st = 502;
         } else {
-            st = co_await read_upstream_body(body_up_, max_upstream_answer, deadline);
+            st = co_await read_upstream_body(rs().upstream_body, max_upstream_answer, deadline);
         }
     }
     if (st != 0) {
@@ -598,32 +604,32 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     rq_.upstream_status = upstream_status;
     rq_.upstream_time = std::chrono::steady_clock::now() - rq_.upstream_start;
     finish_upstream();
-    client_answer& a = answer_;  // reused, like call_
-    rewrite_response(*r, upstream_status, body_up_, w_.json, a);
+    client_answer& a = rs().answer;  // reused, like rs().call
+    rewrite_response(*r, upstream_status, rs().upstream_body, w_.json, a);
     if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
     co_return co_await answer(a.status, a.content_type, a.body, r, client_keep_alive());
 }
 
 void client_session::set_body_limit_message() {
-    why_.assign("request body over the limit of ")
+    rs().why.assign("request body over the limit of ")
         .append(std::to_string(w_.cfg.max_body))
         .append(" bytes");
 }
 
-// The upstream head of a translated call, into head_out_.
+// The upstream head of a translated call, into rs().out.
 void client_session::write_translated_head(const rule_set& rules, const upstream_call& call) {
     const config& cfg = w_.cfg;
     std::string_view target = call.target;
     if (!cfg.upstream.prefix.empty()) {
-        target_up_.assign(cfg.upstream.prefix).append(call.target);
-        target = target_up_;
+        rs().upstream_target.assign(cfg.upstream.prefix).append(call.target);
+        target = rs().upstream_target;
     }
     // The body is new: what described the client's body goes; so does every credential header any
     // dialect knows, so exactly one credential (the canonical one) reaches the upstream.
     std::array<std::string_view, 6> fixed_drop{"content-type",     "accept-encoding",
                                                "content-encoding", "content-digest",
                                                "digest",           "content-md5"};
-    std::vector<std::string_view>& drop = drop_;  // reused: no allocation per request
+    std::vector<std::string_view>& drop = rs().drop;  // reused: no allocation per request
     drop.assign(fixed_drop.begin(), fixed_drop.end());
     for (const rule& any : rules.rules) {
         for (const auto& src : any.accept) drop.push_back(src.header);
@@ -635,10 +641,10 @@ void client_session::write_translated_head(const rule_set& rules, const upstream
                                    header_pair{"Accept-Encoding", "identity"},
                                    header_pair{request_id_field, rq_.request_id}};
     const request_head& req = parser_->get();
-    head_out_.clear();
+    rs().out.clear();
     forward_info info{peer_ip_, stream_.tls() ? "https" : "http", cfg.upstream.host_header,
                       absolute_authority(req.target())};
-    write_upstream_head(head_out_, call.method, target, req, info,
+    write_upstream_head(rs().out, call.method, target, req, info,
                         {body_framing::length, call.body.size()}, drop, add);
 }
 
@@ -731,12 +737,12 @@ net::awaitable<unsigned> client_session::read_upstream_head(bool head_request,
                                                             steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
     for (;;) {
-        up_parser_.emplace(up_head_);
+        up_parser_.emplace(rs().upstream_head);
         up_parser_->body_limit(boost::none);
         if (head_request) up_parser_->skip(true);
         up_parser_->eager(false);  // the head alone, as http::async_read_header
-        // The head is gathered whole, then parsed from the copy up_head_ keeps (its fields are
-        // views into that copy). Over Beast's default header limit, as before: 502.
+        // The head is gathered whole, then parsed from the copy rs().upstream_head keeps (its
+        // fields are views into that copy). Over Beast's default header limit, as before: 502.
         std::size_t end = 0;
         while ((end = find_head_end(as_view(up_->buffer.data()))) == 0) {
             if (up_->buffer.size() > max_upstream_head) co_return 502u;
@@ -804,7 +810,7 @@ net::awaitable<client_session::next> client_session::answer(
     rq_.status = status;
     rq_.bytes_out = body.size();
     write_answer_head(status, content_type, body.size(), r, keep_alive, extra_name, extra_value);
-    std::array<net::const_buffer, 2> bufs{net::buffer(head_out_), net::buffer(body)};
+    std::array<net::const_buffer, 2> bufs{net::buffer(rs().out), net::buffer(body)};
     stream_.tcp().expires_after(w_.cfg.idle_timeout);
     beast::error_code ec;
     std::size_t n = 0;
@@ -814,7 +820,7 @@ net::awaitable<client_session::next> client_session::answer(
     co_return keep_alive ? next::keep_alive : next::close;
 }
 
-// The head of the shim's own answer (translated or refused), into head_out_.
+// The head of the shim's own answer (translated or refused), into rs().out.
 void client_session::write_answer_head(unsigned status, std::string_view content_type,
                                        std::size_t body_size, const rule* r, bool keep_alive,
                                        std::string_view extra_name, std::string_view extra_value) {
@@ -832,15 +838,15 @@ void client_session::write_answer_head(unsigned status, std::string_view content
                     std::string_view(deprecation, static_cast<std::size_t>(end - deprecation))};
         if (!r->deprecation.sunset.empty()) add[n++] = {"Sunset", r->deprecation.sunset};
         if (!r->deprecation.successor.empty()) {
-            link_.assign("<")
+            rs().link.assign("<")
                 .append(r->deprecation.successor)
                 .append(">; rel=\"successor-version\"");
-            add[n++] = {"Link", link_};
+            add[n++] = {"Link", rs().link};
         }
     }
-    head_out_.clear();
+    rs().out.clear();
     unsigned version = parser_ ? parser_->get().version() : 11;
-    write_client_head(head_out_, status, {}, nullptr, {body_framing::length, body_size}, keep_alive,
+    write_client_head(rs().out, status, {}, nullptr, {body_framing::length, body_size}, keep_alive,
                       version, std::span<const header_pair>(add.data(), n));
 }
 

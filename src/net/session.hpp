@@ -15,6 +15,7 @@
 #include "config/rule_set.hpp"
 #include "net/block_pool.hpp"
 #include "net/flex_stream.hpp"
+#include "net/request_scratch.hpp"
 #include "net/tls.hpp"
 #include "net/worker.hpp"
 #include "observe/metrics.hpp"
@@ -50,7 +51,7 @@ class client_session {
     boost::asio::awaitable<next> pass_through(std::string_view target);
     boost::asio::awaitable<next> translate(const rule_set& rules, std::string_view query);
     void write_translated_head(const rule_set& rules, const upstream_call& call);
-    void set_body_limit_message();  // into why_
+    void set_body_limit_message();  // into rs().why
 
     // Reads the rest of the request body into `out` (limit: --max-body). 0 or the refusal status.
     boost::asio::awaitable<unsigned> read_whole_body(std::string& out);
@@ -92,6 +93,11 @@ class client_session {
     bool body_over_limit() const;  // a Content-Length over --max-body
     char* relay_buffer();  // the worker's relay block lent to this request (taken on first use)
     void return_relay() noexcept;
+    request_scratch& rs() {
+        if (!rs_) rs_ = w_.scratches.take();
+        return *rs_;
+    }
+    void return_scratch() noexcept;
 
     worker& w_;
     tls_context_ptr tls_;
@@ -99,19 +105,9 @@ class client_session {
     // Receive buffer: a block of the worker's read pool while bytes are held, none while idle.
     boost::beast::basic_flat_buffer<pooled_allocator<char>> buffer_;
     std::string peer_ip_;
-    std::string head_out_;                // reused for every head the session writes
-    std::string path_;                    // reused normalised path of the request in flight
-    std::string target_up_;               // reused upstream target when --upstream has a prefix
-    upstream_call call_;                  // reused translated upstream call
-    client_answer answer_;                // reused rewritten answer
-    std::string body_in_;                 // reused request body of translated routes
-    std::string body_up_;                 // reused upstream answer of translated routes
-    std::string link_;                    // reused Link header value of a deprecated route
-    std::vector<std::string_view> drop_;  // reused list of client fields not forwarded
-    std::string why_;                     // reused text of a refusal built by the session
-    path_match match_;                    // reused route match of the request in flight
-    request_head req_head_;               // the request in flight's head (storage reused)
-    response_head up_head_;               // its upstream answer's head (storage reused)
+    // The request in flight's heads, bodies and built strings: lent by the worker (rs() takes it on
+    // first use), given back once the request is counted, so an idle connection holds none.
+    std::unique_ptr<request_scratch> rs_;
     std::optional<request_flat_parser> parser_;
     std::optional<response_flat_parser> up_parser_;
     upstream_connection_ptr up_;

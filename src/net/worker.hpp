@@ -13,6 +13,7 @@
 #include "config/rule_set.hpp"
 #include "json/json_context.hpp"
 #include "net/block_pool.hpp"
+#include "net/request_scratch.hpp"
 #include "net/timed_socket.hpp"
 #include "net/tls.hpp"
 #include "net/upstream_pool.hpp"
@@ -47,6 +48,8 @@ struct worker {
     // Receive buffers of client connections, lent while a request is read (256 kept free: 4 MiB).
     static constexpr std::size_t read_block_size = 16 * 1024;
     block_pool reads{read_block_size, 256};
+    // The state of requests in flight (heads, bodies, built strings), lent per request.
+    scratch_pool scratches{128};
 
     // One thread runs it and only that thread touches its sockets (other threads post to it), so
     // the reactor skips its per-socket locks; posting stays thread-safe.
