@@ -216,6 +216,18 @@ net::awaitable<void> client_session::run() {
     }
     while (!w_.draining) {
         rq_ = {};
+        if (buffer_.size() == 0 && !stream_.tls()) {
+            // Waiting for the next request, here rather than in read_head so that no frame of
+            // it is held meanwhile; nor is a receive buffer (10,000 idle keep-alive connections
+            // would otherwise keep 16 KiB each): the block goes back to the worker's read pool.
+            idle_ = true;
+            stream_.tcp().expires_after(w_.cfg.idle_timeout);
+            buffer_.shrink_to_fit();
+            auto [ec] = co_await stream_.tcp().async_wait_readable(use_tuple);
+            // A drain that began while the wait's completion was already queued found nothing
+            // to cancel: it is seen here instead.
+            if (ec || w_.draining) break;
+        }
         bool have_head = co_await read_head();
         next n = have_head ? co_await handle_request() : next::close;
         if (rq_.status != 0) finish_request();  // something was answered: count and log it
@@ -251,19 +263,6 @@ net::awaitable<bool> client_session::read_head() {
     head_limits limits{cfg.max_request_line, cfg.max_header_bytes, cfg.max_header_fields};
     idle_ = buffer_.size() == 0;
     stream_.tcp().expires_after(idle_ ? cfg.idle_timeout : cfg.header_timeout);
-    if (idle_ && !stream_.tls()) {
-        // Waiting for the next request: no receive buffer is held meanwhile (10,000 idle
-        // keep-alive connections would otherwise keep 16 KiB each); the block goes back to the
-        // worker's read pool and the next request takes one from there.
-        buffer_.shrink_to_fit();
-        auto [ec] = co_await stream_.tcp().async_wait_readable(use_tuple);
-        // A drain that began while the wait's completion was already queued found nothing to
-        // cancel: it is seen here instead.
-        if (ec || w_.draining) {
-            idle_ = false;
-            co_return false;
-        }
-    }
     std::size_t head_end = 0;
     for (;;) {
         std::string_view data = as_view(buffer_.data());
