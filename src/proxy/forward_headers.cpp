@@ -143,8 +143,19 @@ bool is_connection_specific(std::string_view name, const head_fields& message) {
 
 void append_field(std::string& out, std::string_view name, std::string_view value) {
     if (has_line_break_or_nul(value)) return;
-    out.reserve(out.size() + name.size() + value.size() + 4);
-    out.append(name).append(": ", 2).append(value).append("\r\n", 2);
+    // One size change and direct copies (four appends cost four calls, each with its own checks).
+    const std::size_t at = out.size();
+    out.resize(at + name.size() + value.size() + 4);
+    char* p = out.data() + at;
+    std::memcpy(p, name.data(), name.size());
+    p += name.size();
+    p[0] = ':';
+    p[1] = ' ';
+    p += 2;
+    std::memcpy(p, value.data(), value.size());
+    p += value.size();
+    p[0] = '\r';
+    p[1] = '\n';
 }
 
 void write_upstream_head(std::string& out, std::string_view method, std::string_view target,
