@@ -139,7 +139,7 @@ void run(std::string_view in) {
         FUZZ_CHECK(fuzz::check_json(call->body).ok,
                    "invalid upstream body " + fuzz::show(call->body) + ctx);
         // The head this rule makes the shim send parses as one request with the credential.
-        boost::beast::http::fields none;
+        head_fields none;
         forward_info info{"192.0.2.7", "http", "127.0.0.1:9090"};
         std::array<header_pair, 2> add{header_pair{call->auth_header, call->auth_value},
                                        header_pair{"Content-Type", "application/json"}};
