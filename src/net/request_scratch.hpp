@@ -45,7 +45,6 @@ class scratch_pool {
     void give(std::unique_ptr<request_scratch> s) noexcept {
         if (s && free_.size() < keep_) free_.push_back(std::move(s));
     }
-    std::size_t kept() const noexcept { return free_.size(); }
 
   private:
     std::size_t keep_;
