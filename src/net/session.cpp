@@ -38,7 +38,6 @@ constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated ans
 constexpr std::size_t max_upstream_head = 8 * 1024;            // Beast's default header limit
 
 // ASCII case-insensitive comparison (field names, tokens): Beast's.
-using boost::beast::iequals;
 
 std::string_view as_view(net::const_buffer b) {
     return {static_cast<const char*>(b.data()), b.size()};
@@ -247,29 +246,28 @@ net::awaitable<bool> client_session::read_head() {
         }
     }
     idle_ = false;
-    std::string_view head = as_view(buffer_.data()).substr(0, head_end);
-    if (auto v = check_raw_head(head, limits); !v.ok()) {
-        co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
-        co_return false;
-    }
     // Leading empty lines are allowed before a request line (RFC 9112 §2.2); the parser wants none.
+    const std::string_view head = as_view(buffer_.data()).substr(0, head_end);
     std::size_t skip = 0;
     while (head.substr(skip, 2) == "\r\n") skip += 2;
-    buffer_.consume(skip);
-    head_end -= skip;
 
     parser_.emplace(rs().head);
     parser_->eager(false);
     parser_->header_limit(static_cast<std::uint32_t>(head_end + 1));
     // The body limit is applied once the route is known, so a 413 speaks the route's dialect.
     parser_->body_limit(boost::none);
+    // The parser checks the head's grammar as it splits it (as check_raw_head would), so only the
+    // sizes are left; a head it refuses is looked at again, to say what is wrong.
     beast::error_code ec;
-    std::size_t used = parser_->put_head(as_view(buffer_.data()).substr(0, head_end), ec);
-    if (ec || !parser_->is_header_done()) {
-        co_await refuse(nullptr, error_style::problem, 400, "malformed request head", false);
+    const std::size_t used = parser_->put_head(head.substr(skip), ec);
+    head_verdict v = ec ? diagnose_raw_head(head, limits)
+                        : check_head_limits(head, parser_->get().size(), limits);
+    if (ec && v.ok()) v = {400, "malformed request head"};
+    if (!v.ok()) {
+        co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
         co_return false;
     }
-    buffer_.consume(used);
+    buffer_.consume(skip + used);
     rq_.start = std::chrono::steady_clock::now();
     co_return true;
 }
@@ -293,7 +291,7 @@ net::awaitable<client_session::next> client_session::handle_request() {
         co_return co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);
     }
     if (auto expect = req[http::field::expect]; !expect.empty()) {
-        if (!iequals(expect, "100-continue") || req.version() != 11) {
+        if (!iequals_ascii(expect, "100-continue") || req.version() != 11) {
             co_return co_await refuse(nullptr, error_style::problem, 417, "unsupported Expect",
                                       false);
         }
@@ -501,7 +499,8 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     if (auto why = check_content_type(req)) {
         co_return co_await refuse(first, first->errors, why->status, why->message, !body_pending());
     }
-    if (auto enc = req[http::field::content_encoding]; !enc.empty() && !iequals(enc, "identity")) {
+    if (auto enc = req[http::field::content_encoding];
+        !enc.empty() && !iequals_ascii(enc, "identity")) {
         // The body is read and rewritten as JSON text: an encoded one would be read two ways.
         rs().why.assign("unsupported Content-Encoding \"").append(enc).append("\": send identity");
         co_return co_await refuse(first, first->errors, 415, rs().why, !body_pending());
@@ -545,7 +544,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     unsigned st = co_await read_upstream_head(false, deadline);
     if (st == 0) {
         auto enc = up_parser_->get()[http::field::content_encoding];
-        if (!enc.empty() && !iequals(enc, "identity")) {
+        if (!enc.empty() && !iequals_ascii(enc, "identity")) {
             up_.reset();
             st = 502;
         } else {
@@ -719,7 +718,7 @@ net::awaitable<unsigned> client_session::read_upstream_head(bool head_request,
             // Only chunked is a transfer coding the shim can re-frame; anything else (gzip, ...)
             // would reach the client as if it were the content.
             auto te = up_parser_->get()[http::field::transfer_encoding];
-            if (!te.empty() && !iequals(te, "chunked")) co_return 502u;
+            if (!te.empty() && !iequals_ascii(te, "chunked")) co_return 502u;
             co_return 0u;
         }
         // 1xx interim answers are consumed here; the final one follows.

@@ -57,7 +57,7 @@ result<std::string_view> authenticate(const rule& r, const head_fields& headers)
     while (scheme_end < value.size() && !is_space(value[scheme_end])) ++scheme_end;
     const std::string_view scheme = value.substr(i, scheme_end - i);
     bool known = false;
-    for (const auto& s : source->schemes) known = known || boost::beast::iequals(s, scheme);
+    for (const auto& s : source->schemes) known = known || iequals_ascii(s, scheme);
     if (!known)
         return unauthorized(r, "malformed " + source->header + " credential (wrong scheme)");
 
@@ -87,10 +87,10 @@ std::optional<refusal> check_content_type(const head_fields& headers) {
     while (!type.empty() && is_space(type.back())) type.remove_suffix(1);
 
     const auto slash = type.find('/');
-    const bool json = slash != std::string_view::npos && slash > 0 &&
-                      (boost::beast::iequals(type, "application/json") ||
-                       (type.size() - slash - 1 > 5 &&
-                        boost::beast::iequals(type.substr(type.size() - 5), "+json")));
+    const bool json =
+        slash != std::string_view::npos && slash > 0 &&
+        (iequals_ascii(type, "application/json") ||
+         (type.size() - slash - 1 > 5 && iequals_ascii(type.substr(type.size() - 5), "+json")));
     if (json) return std::nullopt;
     constexpr std::size_t max_echo = 64;  // enough to recognise the type, bounded in the answer
     return refusal{415, "unsupported Content-Type \"" + std::string(type.substr(0, max_echo)) +

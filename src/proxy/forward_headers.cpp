@@ -15,7 +15,6 @@ namespace http = boost::beast::http;
 constexpr std::string_view via_value = "1.1 shimgate";
 
 // ASCII case-insensitive comparison (field names, tokens): Beast's.
-using boost::beast::iequals;
 
 std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -30,7 +29,7 @@ bool named_in_connection(std::string_view name, const head_fields& message) {
         std::string_view list = f.value();
         while (!list.empty()) {
             auto comma = list.find(',');
-            if (iequals(trim(list.substr(0, comma)), name)) return true;
+            if (iequals_ascii(trim(list.substr(0, comma)), name)) return true;
             if (comma == std::string_view::npos) break;
             list.remove_prefix(comma + 1);
         }

@@ -14,18 +14,10 @@ constexpr head_verdict bad(std::string_view why) {
     return {400, why};
 }
 
-constexpr bool is_tchar(unsigned char c) {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
-    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
 // field-vchar / SP / HTAB / obs-text: anything but controls (incl. NUL, CR, LF) and DEL.
 constexpr bool is_value_char(unsigned char c) {
     return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
-
-// ASCII case-insensitive comparison (field names, tokens): Beast's.
-using boost::beast::iequals;
 
 std::string_view trim_ows(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -184,6 +176,19 @@ head_verdict check_raw_head(std::string_view head, const head_limits& limits) no
     return diagnose_raw_head(head, limits);
 }
 
+head_verdict check_head_limits(std::string_view head, std::size_t fields,
+                               const head_limits& limits) noexcept {
+    std::size_t blank = skip_leading_empty_lines(head);
+    if (blank > max_leading_empty_lines * 2) return bad("too many empty lines before the request");
+    head.remove_prefix(blank);
+    const std::size_t line_end = head.find("\r\n");
+    if (line_end > limits.max_request_line) return {414, "request line too long"};
+    if (head.size() - line_end - 4 > limits.max_header_bytes)
+        return {431, "header block too large"};
+    if (fields > limits.max_header_fields) return {431, "too many header fields"};
+    return {};
+}
+
 head_verdict check_request_framing(const request_head& h) noexcept {
     if (h.version() != 11 && h.version() != 10) return {505, "unsupported HTTP version"};
     if (h.method() == http::verb::connect) return {405, "CONNECT is not supported"};
@@ -219,7 +224,7 @@ head_verdict check_request_framing(const request_head& h) noexcept {
     if (encodings > 0) {
         if (lengths > 0) return bad("Content-Length with Transfer-Encoding");
         if (h.version() == 10) return bad("Transfer-Encoding in HTTP/1.0");
-        if (encodings > 1 || !iequals(trim_ows(encoding), "chunked"))
+        if (encodings > 1 || !iequals_ascii(trim_ows(encoding), "chunked"))
             return bad("Transfer-Encoding other than chunked");
     }
 
@@ -234,7 +239,7 @@ head_verdict check_request_framing(const request_head& h) noexcept {
         auto scheme_end = target.find("://");
         if (scheme_end == std::string_view::npos) return bad("invalid request target");
         std::string_view scheme = target.substr(0, scheme_end);
-        if (!iequals(scheme, "http") && !iequals(scheme, "https"))
+        if (!iequals_ascii(scheme, "http") && !iequals_ascii(scheme, "https"))
             return bad("invalid request target");
         // The authority replaces Host (RFC 9112 §3.2.2): the same syntax, no userinfo.
         std::string_view rest = target.substr(scheme_end + 3);

@@ -1,7 +1,8 @@
 #pragma once
 // Strict HTTP/1.x request framing: the smuggling defences. Boost 1.81's parser alone accepts
-// obs-fold, some control characters and several ambiguous framings, so the raw head is checked
-// before it is parsed and the parsed header is checked again before anything is forwarded.
+// obs-fold, some control characters and several ambiguous framings, so the head's bytes are
+// checked strictly (check_raw_head, or head_fields::split_fields and check_head_limits as the
+// session does) and the parsed header is checked again before anything is forwarded.
 // Pure functions.
 #include <cstddef>
 #include <string_view>
@@ -37,6 +38,13 @@ head_verdict check_partial_head(std::string_view buffered, const head_limits& li
 head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept;
 // The same verdicts, checked pass by pass (the reference for check_raw_head; used by tests).
 head_verdict diagnose_raw_head(std::string_view head, const head_limits& limits) noexcept;
+
+// check_raw_head's verdict on a head whose grammar the parser has checked already
+// (flat_parser::put_head accepted it, with `fields` fields): only its sizes are left to check,
+// without reading its bytes again. `head` as check_raw_head takes it, leading empty lines
+// included.
+head_verdict check_head_limits(std::string_view head, std::size_t fields,
+                               const head_limits& limits) noexcept;
 
 // Semantic checks of the parsed header: version, Host, Content-Length / Transfer-Encoding
 // combinations, CONNECT, request-target form.

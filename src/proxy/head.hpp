@@ -7,15 +7,75 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace shimgate {
 
+// tchar (RFC 9110 §5.6.2): the characters of a token, such as a method or a field name.
+constexpr bool is_tchar(unsigned char c) noexcept {
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return true;
+    return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+namespace detail {
+
+// `v`'s eight bytes with ASCII 'A'-'Z' made lower case (other bytes, obs-text too, unchanged).
+inline std::uint64_t fold_ascii8(std::uint64_t v) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull;
+    constexpr std::uint64_t high = ones * 0x80;
+    const std::uint64_t low7 = v & ~high;                   // no carry between bytes below
+    const std::uint64_t ge_a = low7 + ones * (0x80 - 'A');  // bit 7: byte >= 'A'
+    const std::uint64_t gt_z = low7 + ones * (0x7f - 'Z');  // bit 7: byte > 'Z'
+    return v | ((ge_a & ~gt_z & ~v & high) >> 2);           // + 0x20 where 'A' <= byte <= 'Z'
+}
+
+inline std::uint64_t load8(const char* p) noexcept {
+    std::uint64_t v;
+    std::memcpy(&v, p, 8);
+    return v;
+}
+
+inline std::uint32_t load4(const char* p) noexcept {
+    std::uint32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+}  // namespace detail
+
+// ASCII case-insensitive equality (field names, tokens such as "chunked"): eight bytes at a time.
+inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = a.size();
+    if (b.size() != n) return false;
+    const char* x = a.data();
+    const char* y = b.data();
+    using detail::fold_ascii8;
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (fold_ascii8(detail::load8(x + i)) != fold_ascii8(detail::load8(y + i)))
+                return false;
+        // The last eight bytes, overlapping what was compared already.
+        return fold_ascii8(detail::load8(x + n - 8)) == fold_ascii8(detail::load8(y + n - 8));
+    }
+    if (n >= 4) {  // two overlapping four-byte halves
+        const auto pair = [n](const char* p) {
+            return detail::load4(p) | std::uint64_t{detail::load4(p + n - 4)} << 32;
+        };
+        return fold_ascii8(pair(x)) == fold_ascii8(pair(y));
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        if (fold_ascii8(static_cast<unsigned char>(x[i])) !=
+            fold_ascii8(static_cast<unsigned char>(y[i])))
+            return false;
+    return true;
+}
+
 // Field names compare case-insensitively; most differ in length, which is checked inline first.
 inline bool same_name(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && boost::beast::iequals(a, b);
+    return a.size() == b.size() && iequals_ascii(a, b);
 }
 
 // One field of a head, as views into the head's text (valid until the head is cleared or added
@@ -65,6 +125,40 @@ class head_fields {
     // Takes a copy of a whole head, to be parsed from that copy: views into it that add() and the
     // start-line setters are given are kept as positions, not copied again. Clears the head.
     std::string_view adopt(std::string_view head_bytes);
+    // Splits `block`, the field lines of the adopted head through its final empty line, into
+    // fields, checking each line as Beast's parser does (RFC 9112 §5.1): a token name directly
+    // followed by ':', a value of VCHAR / obs-text / SP / HTAB (trimmed of SP / HTAB), a CRLF line
+    // end, no obs-fold. false at the first line that fails.
+    bool split_fields(std::string_view block);
+    // Appends to the text a digest of the head: its first `start_line` bytes (the start line and
+    // its CRLF), "name: value" lines for the fields `pick(id)` selects, and an empty line. The
+    // digest, a view into the text (valid until the head is cleared or added to).
+    template <class Pick>
+    std::string_view append_digest(std::size_t start_line, Pick pick) {
+        std::size_t size = start_line + 2;
+        for (const entry& e : entries_)
+            if (pick(e.id)) size += e.name_size + e.value_size + 4;
+        const std::size_t at = text_.size();
+        text_.resize(at + size);
+        char* out = text_.data() + at;
+        const auto put = [&](std::size_t from, std::size_t n) {
+            std::memcpy(out, text_.data() + from, n);
+            out += n;
+        };
+        put(0, start_line);
+        for (const entry& e : entries_) {
+            if (!pick(e.id)) continue;
+            put(e.name_at, e.name_size);
+            *out++ = ':';
+            *out++ = ' ';
+            put(e.value_at, e.value_size);
+            *out++ = '\r';
+            *out++ = '\n';
+        }
+        *out++ = '\r';
+        *out = '\n';
+        return std::string_view(text_).substr(at);
+    }
     // Adds a field (copied in, unless it lies in the adopted text). `id`: the name's entry in
     // Beast's table (unknown if none).
     void add(boost::beast::http::field id, std::string_view name, std::string_view value);

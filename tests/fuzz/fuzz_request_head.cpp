@@ -251,6 +251,66 @@ std::string canned_body(const rule& r, const path_params& params) {
     return body;
 }
 
+// The split head (put_head) and the whole one (put_whole_head) agree on everything the session
+// reads: start line, fields in order, framing and persistence.
+template <bool isRequest>
+void expect_same_framing(const flat_parser<isRequest>& split, const flat_parser<isRequest>& whole,
+                         std::string_view head) {
+    auto ctx = [&] { return "\nhead:\n" + fuzz::show(head); };
+    const auto& a = split.get();
+    const auto& b = whole.get();
+    if constexpr (isRequest) {
+        FUZZ_CHECK(a.method() == b.method() && a.method_string() == b.method_string() &&
+                       a.target() == b.target(),
+                   "split head: request line differs" + ctx());
+    } else {
+        FUZZ_CHECK(a.result_int() == b.result_int() && a.reason() == b.reason(),
+                   "split head: status line differs" + ctx());
+    }
+    FUZZ_CHECK(a.version() == b.version(), "split head: version differs" + ctx());
+    FUZZ_CHECK(a.size() == b.size(), "split head: field count differs" + ctx());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        FUZZ_CHECK(a.at(i).name() == b.at(i).name() &&
+                       a.at(i).name_string() == b.at(i).name_string() &&
+                       a.at(i).value() == b.at(i).value(),
+                   "split head: field " + std::to_string(i) + " differs" + ctx());
+    }
+    FUZZ_CHECK(split.keep_alive() == whole.keep_alive() && split.chunked() == whole.chunked() &&
+                   split.upgrade() == whole.upgrade() &&
+                   split.content_length() == whole.content_length() &&
+                   split.is_done() == whole.is_done() && split.need_eof() == whole.need_eof(),
+               "split head: framing differs" + ctx());
+}
+
+// The same bytes as an upstream's answer head: put_head accepts exactly what Beast's whole parse
+// accepts, less field lines check_raw_head's rules refuse (obs-fold), and frames it the same.
+void check_as_response(std::string_view head) {
+    for (bool head_request : {false, true}) {
+        response_head split_head, whole_head;
+        response_flat_parser split(split_head), whole(whole_head);
+        split.eager(false);
+        whole.eager(false);
+        split.skip(head_request);
+        whole.skip(head_request);
+        boost::beast::error_code split_ec, whole_ec;
+        split.put_head(head, split_ec);
+        whole.put_whole_head(head, whole_ec);
+        const bool split_ok = !split_ec;
+        const bool whole_ok = !whole_ec && whole.is_header_done();
+        FUZZ_CHECK(!split_ok || whole_ok,
+                   "put_head accepts an answer head Beast refuses: " + fuzz::show(head));
+        if (split_ok) {
+            expect_same_framing(split, whole, head);
+        } else if (whole_ok) {
+            // Refused by the split alone: its field lines break the strict rules.
+            const std::string as_request =
+                "GET / HTTP/1.1\r\n" + std::string(head.substr(head.find("\r\n") + 2));
+            FUZZ_CHECK(!diagnose_raw_head(as_request, head_limits{1 << 20, 1 << 20, 1 << 20}).ok(),
+                       "put_head refuses an answer head with valid fields: " + fuzz::show(head));
+        }
+    }
+}
+
 void run(std::string_view in) {
     const rule_set& rules = fuzz::default_rules();
     static json_context json;
@@ -262,6 +322,7 @@ void run(std::string_view in) {
         return;
     }
     std::string_view head = in.substr(0, head_end);
+    if (head.substr(0, 2) != "\r\n") check_as_response(head);
     // The session checks what it has after every read; the last incomplete view of this head is
     // everything but its final LF. A refusal there must not turn into an acceptance once complete.
     head_verdict partial = check_partial_head(in.substr(0, head_end - 1), limits);
@@ -269,22 +330,46 @@ void run(std::string_view in) {
     FUZZ_CHECK(partial.ok() || !raw.ok(),
                "check_partial_head refuses (" + std::string(partial.reason) +
                    ") a head check_raw_head accepts: " + fuzz::show(head));
-    if (!partial.ok() || !raw.ok()) return;
+    if (!partial.ok()) return;
 
     std::size_t skip = 0;
     while (head.substr(skip, 2) == "\r\n") skip += 2;
+    const std::string_view raw_head = head;
     head.remove_prefix(skip);
 
+    // As the session: put_head checks the grammar as it splits the fields, then the sizes.
     request_head parsed;
     request_flat_parser parser(parsed);
     parser.eager(false);
     parser.header_limit(static_cast<std::uint32_t>(head.size() + 1));
     parser.body_limit(boost::none);
     boost::beast::error_code ec;
-    std::size_t used = parser.put(net::buffer(head.data(), head.size()), ec);
-    if (ec || !parser.is_header_done()) return;
-    FUZZ_CHECK(used == head.size(), "Beast left " + std::to_string(head.size() - used) +
+    std::size_t used = parser.put_head(head, ec);
+    const head_verdict session_verdict = ec ? diagnose_raw_head(raw_head, limits)
+                                            : check_head_limits(raw_head, parsed.size(), limits);
+    const bool split_ok = !ec && session_verdict.ok();
+    FUZZ_CHECK(
+        raw.ok() || (session_verdict.status == raw.status && session_verdict.reason == raw.reason),
+        "the session refuses a head with another verdict than check_raw_head's (" +
+            std::string(session_verdict.reason) + " / " + std::string(raw.reason) +
+            "): " + fuzz::show(head));
+    // The reference: check_raw_head, then every field through Beast (the session until the split).
+    request_head whole_head;
+    request_flat_parser whole(whole_head);
+    whole.eager(false);
+    whole.header_limit(static_cast<std::uint32_t>(head.size() + 1));
+    whole.body_limit(boost::none);
+    boost::beast::error_code whole_ec;
+    whole.put_whole_head(head, whole_ec);
+    const bool whole_ok = !whole_ec && whole.is_header_done() && raw.ok();
+    FUZZ_CHECK(split_ok == whole_ok, std::string("put_head ") + (split_ok ? "accepts" : "refuses") +
+                                         " a head check_raw_head and Beast's whole parse " +
+                                         (whole_ok ? "accept" : "refuse") + ": " +
+                                         fuzz::show(head));
+    if (!split_ok) return;
+    FUZZ_CHECK(used == head.size(), "put_head left " + std::to_string(head.size() - used) +
                                         " bytes of an accepted head unread: " + fuzz::show(head));
+    expect_same_framing(parser, whole, head);
 
     auto& req = parser.get();
     if (!check_request_framing(req).ok()) return;

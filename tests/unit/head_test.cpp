@@ -4,9 +4,12 @@
 #include <boost/asio/buffer.hpp>
 
 #include <algorithm>
+#include <boost/beast/core/string.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "proxy/framing.hpp"
 #include "proxy/head_parser.hpp"
 
 namespace shimgate {
@@ -22,7 +25,9 @@ std::string parse_all(flat_parser<isRequest>& p, std::string_view bytes, std::si
     std::string body;
     std::vector<char> buf(chunk);
     boost::beast::error_code ec;
-    std::size_t used = p.put(boost::asio::buffer(bytes.data(), bytes.size()), ec);
+    const std::size_t head_end = bytes.find("\r\n\r\n");
+    if (head_end == std::string_view::npos) return "error: no head";
+    std::size_t used = p.put_head(bytes.substr(0, head_end + 4), ec);
     if (ec) return "error: " + ec.message();
     bytes.remove_prefix(used);
     p.eager(true);
@@ -161,6 +166,141 @@ TEST(Head, HandBuiltFieldsLookUpBeastsTable) {
     f.clear();
     EXPECT_TRUE(f.empty());
     EXPECT_EQ(f[http::field::content_type], "");
+}
+
+// What a parser made of a head: the start line, the fields in order, and the framing state.
+template <bool isRequest>
+std::string summary(const flat_parser<isRequest>& p) {
+    std::string out;
+    const auto& h = p.get();
+    if constexpr (isRequest) {
+        out = std::string(h.method_string()) + " " + std::string(h.target());
+    } else {
+        out = std::to_string(h.result_int()) + " " + std::string(h.reason());
+    }
+    out += " v" + std::to_string(h.version()) + "\n";
+    for (const field_view f : h) {
+        out += std::to_string(static_cast<int>(f.name())) + " " + std::string(f.name_string()) +
+               "=[" + std::string(f.value()) + "]\n";
+    }
+    out += "keep_alive=" + std::to_string(p.keep_alive()) +
+           " chunked=" + std::to_string(p.chunked()) + " upgrade=" + std::to_string(p.upgrade()) +
+           " length=" + (p.content_length() ? std::to_string(*p.content_length()) : "-") +
+           " done=" + std::to_string(p.is_done()) + " need_eof=" + std::to_string(p.need_eof());
+    return out;
+}
+
+// `head` parsed by put_head (split, then a digest through Beast) or by put_whole_head (every
+// field through Beast): the summary, or nullopt if refused. A response parser skips the body
+// when `head_request`.
+template <bool isRequest>
+std::optional<std::string> parse_head(std::string_view head, bool whole, bool head_request) {
+    typename flat_parser<isRequest>::head_type h;
+    flat_parser<isRequest> p(h);
+    p.eager(false);
+    if constexpr (!isRequest) p.skip(head_request);
+    boost::beast::error_code ec;
+    const std::size_t used = whole ? p.put_whole_head(head, ec) : p.put_head(head, ec);
+    if (ec || !p.is_header_done() || used != head.size()) return std::nullopt;
+    return summary(p);
+}
+
+// put_head accepts exactly the heads that Beast's whole-head parse and check_raw_head (the
+// session's checks before) both accept, and makes the same of them: start line, fields, framing.
+template <bool isRequest>
+void expect_same_as_whole(std::string_view head, bool head_request = false) {
+    SCOPED_TRACE(std::string(head));
+    const auto split = parse_head<isRequest>(head, false, head_request);
+    const auto whole = parse_head<isRequest>(head, true, head_request);
+    const bool strict = check_raw_head(head, head_limits{}).ok();
+    ASSERT_EQ(split.has_value(), whole.has_value() && strict)
+        << "whole: " << (whole ? *whole : "refused") << ", check_raw_head: " << strict;
+    if (split) {
+        EXPECT_EQ(*split, *whole);
+    }
+}
+
+TEST(Head, SplitHeadsFrameRequestsAsBeastsWholeParse) {
+    const std::string long_name(40, 'x'), long_value(70, 'v');
+    for (const std::string& fields : std::vector<std::string>{
+             "Host: a\r\n",
+             "Host: a\r\nContent-Length: 12\r\nX-A: 1\r\n",
+             "Host: a\r\nContent-Length: 5, 5\r\n",
+             "Host: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n",
+             "Host: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n",
+             "Host: a\r\nContent-Length: -1\r\n",
+             "Host: a\r\nContent-Length: 99999999999999999999999\r\n",
+             "Host: a\r\nTransfer-Encoding: chunked\r\n",
+             "Host: a\r\nTransfer-Encoding: gzip, chunked\r\n",
+             "Host: a\r\nTransfer-Encoding: chunked, gzip\r\n",
+             "Host: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+             "Host: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+             "Host: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+             "Host: a\r\nConnection: close\r\n",
+             "Host: a\r\nconnection: Keep-Alive, TE\r\nTE: trailers\r\n",
+             "Host: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n",
+             "Host: a\r\nProxy-Connection: close\r\n",
+             "Host: a\r\nConnection: a b\r\n",
+             "Host: a\r\nConnection: ,,close,\r\n",
+             "Host: a\r\nX-Empty:\r\nX-Spaces: \t  \t\r\nX-Inner: a \t b  \r\n",
+             "Host: a\r\nX-Obs-Text: caf\xc3\xa9 \xff\r\n",
+             "Host: a\r\n" + long_name + ":" + long_value + "\r\n" + long_name + "-2: x\r\n",
+             "Host: a\r\nX-A : 1\r\n",                      // space before the colon
+             "Host: a\r\n: 1\r\n",                          // empty name
+             "Host: a\r\nX(A): 1\r\n",                      // separator in the name
+             "Host: a\r\nX-A: 1\r\n 2\r\n",                 // obs-fold
+             "Host: a\r\nX-A: 1\x7f\r\n",                   // DEL
+             std::string("Host: a\r\nX-A: 1\0 2\r\n", 23),  // NUL
+             "Host: a\r\nX-A: 1\r2\r\n",                    // bare CR
+             "Host: a\r\nX-A: 1\n2\r\n",                    // bare LF
+             "Host: a\r\nX-A: \x01\r\n",                    // control
+             "Host: a\r\nX-A\r\n",                          // no colon
+             "Host: a\r\nX-\xc3\xa9: 1\r\n",                // obs-text in the name
+         }) {
+        for (std::string line :
+             {"PUT /a?b=c HTTP/1.1", "GET / HTTP/1.0", "OPTIONS * HTTP/1.1", "M /x HTTP/1.2",
+              "GET /a b HTTP/1.1", "GET /a\x01 HTTP/1.1", "GET  /a HTTP/1.1", "GET /a HTTP/1.1 "})
+            expect_same_as_whole<true>(line + "\r\n" + fields + "\r\n");
+    }
+}
+
+TEST(Head, SplitHeadsFrameResponsesAsBeastsWholeParse) {
+    for (const std::string& fields : std::vector<std::string>{
+             "",
+             "Content-Length: 333\r\nConnection: keep-alive\r\nServer: nginx\r\n",
+             "Transfer-Encoding: chunked\r\nDate: Sun, 06 Dec 2026 13:57:13 GMT\r\n",
+             "Transfer-Encoding: gzip\r\n",
+             "Content-Length: 2\r\nContent-Length: 3\r\n",
+             "Connection: close\r\nContent-Length: 0\r\n",
+             "X-A: 1\r\n\t2\r\n",
+         }) {
+        for (std::string line :
+             {"HTTP/1.1 200 OK", "HTTP/1.0 200 OK", "HTTP/1.1 204 No Content",
+              "HTTP/1.1 304 Not Modified", "HTTP/1.1 100 Continue", "HTTP/1.1 200 caf\xc3\xa9",
+              "HTTP/1.1 200 ", "HTTP/1.1 2000 OK", "HTTP/2.0 200 OK"}) {
+            for (bool head_request : {false, true})
+                expect_same_as_whole<false>(line + "\r\n" + fields + "\r\n", head_request);
+        }
+    }
+}
+
+TEST(Head, IequalsAsciiFoldsOnlyAsciiLetters) {
+    for (unsigned a = 0; a < 256; ++a) {
+        for (unsigned b = 0; b < 256; ++b) {
+            const char x = static_cast<char>(a), y = static_cast<char>(b);
+            // Every length and position the word-at-a-time compare treats differently.
+            for (std::size_t n : {1u, 3u, 4u, 7u, 8u, 9u, 16u, 21u}) {
+                std::string s(n, 'q'), t(n, 'Q');
+                s[n / 2] = x;
+                t[n / 2] = y;
+                ASSERT_EQ(iequals_ascii(s, t), boost::beast::iequals(s, t))
+                    << a << " " << b << " length " << n;
+            }
+        }
+    }
+    EXPECT_FALSE(iequals_ascii("content-type", "content-typ"));
+    EXPECT_TRUE(iequals_ascii("Transfer-Encoding", "transfer-encoding"));
+    EXPECT_FALSE(iequals_ascii("x^y", "x~y"));  // differ by 0x20, not letters
 }
 
 }  // namespace
