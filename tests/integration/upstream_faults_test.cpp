@@ -164,6 +164,20 @@ TEST(UpstreamFaults, CutShortAnswerToHttp10EndsWithAReset) {
     EXPECT_TRUE(c.ends_with_reset());
 }
 
+// RFC 9112 §5.2 lets a proxy refuse obs-fold in an answer; the shim does (502), and the folded
+// line never reaches Beast's unfolding (which once copied into the head's text while it was being
+// parsed from that text).
+TEST(UpstreamFaults, FoldedAnswerFieldIs502) {
+    fake_upstream up([](const std::string&) {
+        return "HTTP/1.1 200 OK\r\nX-Folded: first\r\n \tsecond line of a folded value that "
+               "is longer than the head itself\r\nContent-Length: 2\r\n\r\nok";
+    });
+    shim gate(up.port());
+    auto r = request(gate.port, "GET", "/x");
+    EXPECT_EQ(r.status, 502u);
+    EXPECT_FALSE(header_of(r.head, "X-Folded"));
+}
+
 TEST(UpstreamFaults, TransferCodingOtherThanChunkedIs502) {
     fake_upstream up([](const std::string&) {
         return std::string(
