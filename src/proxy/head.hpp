@@ -131,13 +131,16 @@ class head_fields {
     // end, no obs-fold. false at the first line that fails.
     bool split_fields(std::string_view block);
     // Appends to the text a digest of the head: its first `start_line` bytes (the start line and
-    // its CRLF), "name: value" lines for the fields `pick(id)` selects, and an empty line. The
-    // digest, a view into the text (valid until the head is cleared or added to).
+    // its CRLF), "name: value" lines for the fields `pick(id, value)` selects, and an empty line.
+    // The digest, a view into the text (valid until the head is cleared or added to).
     template <class Pick>
     std::string_view append_digest(std::size_t start_line, Pick pick) {
         std::size_t size = start_line + 2;
+        const auto picked = [&](const entry& e) {
+            return pick(e.id, view({e.value_at, e.value_size}));
+        };
         for (const entry& e : entries_)
-            if (pick(e.id)) size += e.name_size + e.value_size + 4;
+            if (picked(e)) size += e.name_size + e.value_size + 4;
         const std::size_t at = text_.size();
         text_.resize(at + size);
         char* out = text_.data() + at;
@@ -147,7 +150,7 @@ class head_fields {
         };
         put(0, start_line);
         for (const entry& e : entries_) {
-            if (!pick(e.id)) continue;
+            if (!picked(e)) continue;
             put(e.name_at, e.name_size);
             *out++ = ':';
             *out++ = ' ';

@@ -39,8 +39,15 @@ class flat_parser : public boost::beast::http::basic_parser<isRequest> {
             ec = boost::beast::http::error::bad_field;
             return 0;
         }
+        // "Connection: keep-alive" changes nothing for HTTP/1.1 (Beast's keep_alive() reads it
+        // for HTTP/1.0 only), and it is in nearly every answer: it is left out of the digest then.
+        const std::string_view line = kept.substr(0, start_line);
+        const bool http11 = isRequest ? line.ends_with(" HTTP/1.1") : line.starts_with("HTTP/1.1 ");
         const std::string_view digest = head_.append_digest(
-            start_line + 2, [](boost::beast::http::field id) { return decides_framing(id); });
+            start_line + 2, [http11](boost::beast::http::field id, std::string_view value) {
+                return decides_framing(id) &&
+                       !(http11 && is_connection(id) && iequals_ascii(value, "keep-alive"));
+            });
         digest_ = true;
         const std::size_t used =
             this->put(boost::asio::const_buffer(digest.data(), digest.size()), ec);
@@ -60,6 +67,10 @@ class flat_parser : public boost::beast::http::basic_parser<isRequest> {
         return this->put(boost::asio::const_buffer(kept.data(), kept.size()), ec);
     }
 
+    static bool is_connection(boost::beast::http::field id) noexcept {
+        using boost::beast::http::field;
+        return id == field::connection || id == field::proxy_connection;
+    }
     // The fields basic_parser::do_field acts on: the rest only pass through it.
     static bool decides_framing(boost::beast::http::field id) noexcept {
         using boost::beast::http::field;

@@ -237,6 +237,8 @@ TEST(Head, SplitHeadsFrameRequestsAsBeastsWholeParse) {
              "Host: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n",
              "Host: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n",
              "Host: a\r\nConnection: close\r\n",
+             "Host: a\r\nConnection: keep-alive\r\n",
+             "Host: a\r\nConnection: Keep-Alive\r\nConnection: close\r\n",
              "Host: a\r\nconnection: Keep-Alive, TE\r\nTE: trailers\r\n",
              "Host: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n",
              "Host: a\r\nProxy-Connection: close\r\n",
