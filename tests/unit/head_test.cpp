@@ -252,7 +252,7 @@ TEST(Head, SplitHeadsFrameRequestsAsBeastsWholeParse) {
              "Host: a\r\nX(A): 1\r\n",                      // separator in the name
              "Host: a\r\nX-A: 1\r\n 2\r\n",                 // obs-fold
              "Host: a\r\nX-A: 1\x7f\r\n",                   // DEL
-             std::string("Host: a\r\nX-A: 1\0 2\r\n", 23),  // NUL
+             std::string("Host: a\r\nX-A: 1\0 2\r\n", 20),  // NUL
              "Host: a\r\nX-A: 1\r2\r\n",                    // bare CR
              "Host: a\r\nX-A: 1\n2\r\n",                    // bare LF
              "Host: a\r\nX-A: \x01\r\n",                    // control
