@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -899,6 +900,16 @@ rules_or_error load_rules(const std::filesystem::path& dir) {
     // Rules that look at the body are tried before the catch-all of the same route.
     std::stable_partition(set->rules.begin(), set->rules.end(),
                           [](const rule& r) { return !r.body_has.empty(); });
+    const auto add_credential = [&](std::string name) {
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        auto& known = set->credential_headers;
+        if (std::find(known.begin(), known.end(), name) == known.end())
+            known.push_back(std::move(name));
+    };
+    for (const rule& r : set->rules) {
+        for (const credential_source& src : r.accept) add_credential(src.header);
+        add_credential(r.upstream_auth_header);
+    }
     out.rules = std::move(set);
     return out;
 }

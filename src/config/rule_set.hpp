@@ -90,6 +90,9 @@ struct rule {
 
 struct rule_set {
     std::vector<rule> rules;  // in match order (rules with body_has before those without)
+    // Every credential header a rule accepts or sends upstream, lower case, each once: a
+    // translated call forwards none of them but the one it adds itself (set by load_rules).
+    std::vector<std::string> credential_headers;
 };
 
 using rule_set_ptr = std::shared_ptr<const rule_set>;

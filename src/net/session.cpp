@@ -588,10 +588,7 @@ void client_session::write_translated_head(const rule_set& rules, const upstream
                                                "digest",           "content-md5"};
     std::vector<std::string_view>& drop = rs().drop;  // reused: no allocation per request
     drop.assign(fixed_drop.begin(), fixed_drop.end());
-    for (const rule& any : rules.rules) {
-        for (const auto& src : any.accept) drop.push_back(src.header);
-        drop.push_back(any.upstream_auth_header);
-    }
+    drop.insert(drop.end(), rules.credential_headers.begin(), rules.credential_headers.end());
     drop.push_back(request_id_field);
     std::array<header_pair, 4> add{header_pair{call.auth_header, call.auth_value},
                                    header_pair{"Content-Type", "application/json"},

@@ -382,6 +382,9 @@ TEST(RuleLoad, DefaultRulesDirectory) {
     EXPECT_EQ(rules[1].name, "explo-update-user-group");
     EXPECT_EQ(rules[2].name, "mintlify-update-user");
     EXPECT_EQ(rules[3].name, "stateset-update-user");
+    // What a translated call drops from the client's head: every dialect's credential, once.
+    EXPECT_EQ(loaded.rules->credential_headers,
+              (std::vector<std::string>{"authorization", "explo-authorization"}));
 
     const rule& explo = rules[1];
     EXPECT_EQ(explo.accept[0].header, "Explo-Authorization");
