@@ -6,6 +6,9 @@
 #include <charconv>
 #include <cstdint>
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace shimgate {
 namespace {
@@ -82,29 +85,51 @@ bool has_connection_field(const head_fields& message) {
     return message.contains(http::field::connection);
 }
 
-bool is_line_break_or_nul(char c) noexcept {
-    return c == '\r' || c == '\n' || c == '\0';
+// Bit 7 of a byte of the result is set where a byte of `w` is CR, LF or NUL (exactly, as a
+// whole: the result is non-zero if and only if `w` holds one).
+std::uint64_t line_break_or_nul_bits(std::uint64_t w) noexcept {
+    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = ones * 0x80;
+    const auto zero_byte = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+    return zero_byte(w) | zero_byte(w ^ (ones * '\r')) | zero_byte(w ^ (ones * '\n'));
 }
 
-// CR, LF or NUL: what must never reach a written head. Eight bytes at a time: a word with no byte
-// below 0x0E (all three are) is passed with a few arithmetic operations; only a word holding such
-// a byte (a tab, say) is looked at byte by byte.
+}  // namespace
+
+// CR, LF or NUL: what must never reach a written head. Sixteen bytes at a time (SSE2), or a word
+// and its overlapping last word for shorter text.
 bool has_line_break_or_nul(std::string_view s) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
     const char* p = s.data();
-    const char* end = p + s.size();
-    for (; end - p >= 8; p += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, p, 8);
-        if (((w - ones * 0x0E) & ~w & highs) != 0) {  // some byte < 0x0E
-            for (int i = 0; i < 8; ++i)
-                if (is_line_break_or_nul(p[i])) return true;
-        }
+    const std::size_t n = s.size();
+#if defined(__SSE2__)
+    if (n >= 16) {
+        const auto hit = [](const char* at) {
+            const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+            const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')),
+                                                        _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))),
+                                           _mm_cmpeq_epi8(v, _mm_setzero_si128()));
+            return _mm_movemask_epi8(m) != 0;
+        };
+        for (std::size_t i = 0; i + 16 < n; i += 16)
+            if (hit(p + i)) return true;
+        return hit(p + n - 16);
     }
-    for (; p != end; ++p)
-        if (is_line_break_or_nul(*p)) return true;
+#endif
+    if (n >= 8) {
+        for (std::size_t i = 0; i + 8 < n; i += 8)
+            if (line_break_or_nul_bits(detail::load8(p + i)) != 0) return true;
+        return line_break_or_nul_bits(detail::load8(p + n - 8)) != 0;
+    }
+    if (n >= 4) {
+        // Both halves in one word; a byte counted twice changes nothing.
+        const std::uint64_t w = detail::load4(p) | std::uint64_t{detail::load4(p + n - 4)} << 32;
+        return line_break_or_nul_bits(w) != 0;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0') return true;
     return false;
 }
+
+namespace {
 
 void append_framing(std::string& out, framing_spec body) {
     if (body.kind == body_framing::length) {

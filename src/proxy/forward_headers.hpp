@@ -40,6 +40,10 @@ bool is_connection_specific(std::string_view name, const head_fields& message);
 // parsed message, this guards values the shim builds itself).
 void append_field(std::string& out, std::string_view name, std::string_view value);
 
+// Whether `s` holds a CR, LF or NUL: what must never reach a written head (append_field drops such
+// a field).
+bool has_line_break_or_nul(std::string_view s) noexcept;
+
 // Appends the whole upstream request head, ending with the empty line. `drop` names extra client
 // fields to leave out (a translated route's credential headers and Content-Type); `add` are written
 // after the forwarded fields.

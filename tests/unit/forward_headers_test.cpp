@@ -85,6 +85,27 @@ TEST(ForwardHeaders, NeverWritesCrOrLfFromValues) {
     EXPECT_EQ(out, "X-A: ok\r\n");
 }
 
+TEST(ForwardHeaders, LineBreakOrNulFoundAtEveryPositionAndLength) {
+    // Every length up to past two SSE blocks, every position, each of the three bytes and their
+    // near neighbours (TAB, VT, FF, 0x8D, 0x0A + 0x80) that must not be mistaken for them.
+    for (std::size_t n = 0; n <= 40; ++n) {
+        const std::string clean(n, 'a');
+        EXPECT_FALSE(has_line_break_or_nul(clean)) << n;
+        for (std::size_t at = 0; at < n; ++at) {
+            for (char c : {'\r', '\n', '\0'}) {
+                std::string s = clean;
+                s[at] = c;
+                EXPECT_TRUE(has_line_break_or_nul(s)) << n << " " << at << " " << int(c);
+            }
+            for (char c : {'\t', '\x0b', '\x0c', '\x8d', '\x8a', '\x01', '\x0e'}) {
+                std::string s = clean;
+                s[at] = c;
+                EXPECT_FALSE(has_line_break_or_nul(s)) << n << " " << at << " " << int(c);
+            }
+        }
+    }
+}
+
 TEST(ForwardHeaders, ConnectionSpecific) {
     auto m = make({{"Connection", "X-Foo , close"}});
     EXPECT_TRUE(is_connection_specific("x-foo", m));
