@@ -5,20 +5,25 @@
 // kept (LIFO: the most recently used, warm, first) so that a busy worker allocates nothing per
 // request once they have grown. One pool per worker thread: no lock.
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "proxy/errors.hpp"
 #include "proxy/head.hpp"
+#include "proxy/head_parser.hpp"
 #include "proxy/request_transform.hpp"
 #include "proxy/route.hpp"
 
 namespace shimgate {
 
 struct request_scratch {
-    request_head head;                   // the request's head
-    response_head upstream_head;         // the upstream answer's head
+    request_head head;            // the request's head
+    response_head upstream_head;  // the upstream answer's head
+    // The parsers writing into them, started per message (an idle connection holds neither).
+    std::optional<request_flat_parser> parser;
+    std::optional<response_flat_parser> upstream_parser;
     std::string out;                     // every head the session writes
     std::string path;                    // the normalised path
     std::string upstream_target;         // the target with --upstream's prefix

@@ -196,8 +196,12 @@ char* client_session::relay_buffer() {
 }
 
 void client_session::return_scratch() noexcept {
-    parser_.reset();  // both point into the scratch's heads
-    up_parser_.reset();
+    parser_ = nullptr;  // both live in the scratch
+    up_parser_ = nullptr;
+    if (rs_) {
+        rs_->parser.reset();
+        rs_->upstream_parser.reset();
+    }
     w_.scratches.give(std::move(rs_));
 }
 
@@ -294,7 +298,7 @@ net::awaitable<bool> client_session::read_head() {
     std::size_t skip = 0;
     while (head.substr(skip, 2) == "\r\n") skip += 2;
 
-    parser_.emplace(rs().head);
+    parser_ = &rs().parser.emplace(rs().head);
     parser_->eager(false);
     parser_->header_limit(static_cast<std::uint32_t>(head_end + 1));
     // The body limit is applied once the route is known, so a 413 speaks the route's dialect.
@@ -734,7 +738,7 @@ net::awaitable<unsigned> client_session::read_upstream_head(bool head_request,
                                                             steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
     for (;;) {
-        up_parser_.emplace(rs().upstream_head);
+        up_parser_ = &rs().upstream_parser.emplace(rs().upstream_head);
         up_parser_->body_limit(boost::none);
         if (head_request) up_parser_->skip(true);
         up_parser_->eager(false);  // the head alone, as http::async_read_header

@@ -108,8 +108,9 @@ class client_session {
     // The request in flight's heads, bodies and built strings: lent by the worker (rs() takes it on
     // first use), given back once the request is counted, so an idle connection holds none.
     std::unique_ptr<request_scratch> rs_;
-    std::optional<request_flat_parser> parser_;
-    std::optional<response_flat_parser> up_parser_;
+    // The parsers of the message being read, in the scratch (rs()); null before the first.
+    request_flat_parser* parser_ = nullptr;
+    response_flat_parser* up_parser_ = nullptr;
     upstream_connection_ptr up_;
     char* relay_ = nullptr;  // lent by w_.relays for the request in flight, returned after it
     bool idle_ = true;
