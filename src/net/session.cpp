@@ -38,8 +38,6 @@ constexpr std::size_t read_size = worker::read_block_size;
 constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated answers are read whole
 constexpr std::size_t max_upstream_head = 8 * 1024;            // Beast's default header limit
 
-// ASCII case-insensitive comparison (field names, tokens): Beast's.
-
 std::string_view as_view(net::const_buffer b) {
     return {static_cast<const char*>(b.data()), b.size()};
 }
@@ -307,8 +305,8 @@ net::awaitable<bool> client_session::read_head() {
     // sizes are left; a head it refuses is looked at again, to say what is wrong.
     beast::error_code ec;
     const std::size_t used = parser_->put_head(head.substr(skip), ec);
-    head_verdict v = ec ? diagnose_raw_head(head, limits)
-                        : check_head_limits(head, parser_->get().size(), limits);
+    head_verdict v =
+        ec ? check_raw_head(head, limits) : check_head_limits(head, parser_->get().size(), limits);
     if (ec && v.ok()) v = {400, "malformed request head"};
     if (!v.ok()) {
         co_await refuse(nullptr, error_style::problem, v.status, v.reason, false);

@@ -17,14 +17,6 @@ namespace http = boost::beast::http;
 
 constexpr std::string_view via_value = "1.1 shimgate";
 
-// ASCII case-insensitive comparison (field names, tokens): Beast's.
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
-}
-
 // Is `name` one of the comma-separated options of the message's Connection fields?
 bool named_in_connection(std::string_view name, const head_fields& message) {
     for (const field_view f : message) {
@@ -32,7 +24,7 @@ bool named_in_connection(std::string_view name, const head_fields& message) {
         std::string_view list = f.value();
         while (!list.empty()) {
             auto comma = list.find(',');
-            if (iequals_ascii(trim(list.substr(0, comma)), name)) return true;
+            if (iequals_ascii(trim_ows(list.substr(0, comma)), name)) return true;
             if (comma == std::string_view::npos) break;
             list.remove_prefix(comma + 1);
         }
@@ -147,7 +139,7 @@ void append_via(std::string& out, const head_fields& message) {
     out += "Via: ";
     for (const field_view f : message) {
         if (f.name() != http::field::via) continue;
-        std::string_view v = trim(f.value());
+        std::string_view v = trim_ows(f.value());
         if (v.empty() || has_line_break_or_nul(v)) continue;
         out += v;
         out += ", ";
@@ -205,7 +197,7 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
     if (!info.forwarded_host.empty()) {
         append_field(out, "X-Forwarded-Host", info.forwarded_host);
     } else if (client.contains(http::field::host)) {
-        append_field(out, "X-Forwarded-Host", trim(client[http::field::host]));
+        append_field(out, "X-Forwarded-Host", trim_ows(client[http::field::host]));
     }
     append_framing(out, body);
     out += "\r\n";

@@ -1,9 +1,6 @@
 #include "proxy/framing.hpp"
 
 #include <algorithm>
-#include <array>
-#include <boost/beast/core/string.hpp>
-#include <cstring>
 
 namespace shimgate {
 namespace {
@@ -12,17 +9,6 @@ namespace http = boost::beast::http;
 
 constexpr head_verdict bad(std::string_view why) {
     return {400, why};
-}
-
-// field-vchar / SP / HTAB / obs-text: anything but controls (incl. NUL, CR, LF) and DEL.
-constexpr bool is_value_char(unsigned char c) {
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-    return s;
 }
 
 // RFC 9112 §2.2 asks a server to ignore at least one empty line before a request line; a few are
@@ -74,9 +60,7 @@ head_verdict check_partial_head(std::string_view buffered, const head_limits& li
     return {};
 }
 
-// The precise check, byte by byte and pass by pass: it names what is wrong. check_raw_head runs it
-// only when its one-pass check refuses, so both accept exactly the same heads.
-head_verdict diagnose_raw_head(std::string_view head, const head_limits& limits) noexcept {
+head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept {
     std::size_t blank = skip_leading_empty_lines(head);
     if (blank > max_leading_empty_lines * 2) return bad("too many empty lines before the request");
     head.remove_prefix(blank);
@@ -113,67 +97,11 @@ head_verdict diagnose_raw_head(std::string_view head, const head_limits& limits)
                 return bad("invalid header field name");
         }
         for (std::size_t i = colon + 1; i < line.size(); ++i) {
-            if (!is_value_char(static_cast<unsigned char>(line[i])))
+            if (!is_field_value_char(static_cast<unsigned char>(line[i])))
                 return bad("control character in header value");
         }
     }
     return {};
-}
-
-namespace {
-
-// Byte classes of a request head, for one table look-up per byte.
-enum : unsigned char { class_tchar = 1, class_value = 2, class_request_line = 4 };
-constexpr std::array<unsigned char, 256> head_classes = [] {
-    std::array<unsigned char, 256> t{};
-    for (unsigned c = 0; c < 256; ++c) {
-        auto u = static_cast<unsigned char>(c);
-        t[c] = static_cast<unsigned char>((is_tchar(u) ? class_tchar : 0) |
-                                          (is_value_char(u) ? class_value : 0) |
-                                          (c >= 0x20 && c != 0x7f ? class_request_line : 0));
-    }
-    return t;
-}();
-
-// One pass over a head that diagnose_raw_head would accept (the usual case); false if it would
-// refuse it (or might: then it says why).
-bool head_is_clean(std::string_view head, const head_limits& limits) noexcept {
-    std::size_t blank = skip_leading_empty_lines(head);
-    if (blank > max_leading_empty_lines * 2) return false;
-    const char* p = head.data() + blank;
-    const char* end = head.data() + head.size();
-    auto line_end = [&](const char* from) -> const char* {  // the CR of the line's CRLF, or null
-        auto* lf =
-            static_cast<const char*>(std::memchr(from, '\n', static_cast<std::size_t>(end - from)));
-        return lf && lf > from && lf[-1] == '\r' ? lf - 1 : nullptr;
-    };
-    const char* cr = line_end(p);
-    if (!cr || static_cast<std::size_t>(cr - p) > limits.max_request_line) return false;
-    for (; p < cr; ++p) {
-        if (!(head_classes[static_cast<unsigned char>(*p)] & class_request_line)) return false;
-    }
-    p = cr + 2;
-    if (static_cast<std::size_t>(end - p) - 2 > limits.max_header_bytes) return false;
-    std::size_t count = 0;
-    while (end - p > 2) {
-        cr = line_end(p);
-        if (!cr || ++count > limits.max_header_fields) return false;
-        const char* name = p;
-        while (p < cr && (head_classes[static_cast<unsigned char>(*p)] & class_tchar)) ++p;
-        if (p == name || p == cr || *p != ':') return false;
-        for (++p; p < cr; ++p) {
-            if (!(head_classes[static_cast<unsigned char>(*p)] & class_value)) return false;
-        }
-        p = cr + 2;
-    }
-    return end - p == 2 && p[0] == '\r' && p[1] == '\n';
-}
-
-}  // namespace
-
-head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept {
-    if (head_is_clean(head, limits)) return {};
-    return diagnose_raw_head(head, limits);
 }
 
 head_verdict check_head_limits(std::string_view head, std::size_t fields,

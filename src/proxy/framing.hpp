@@ -30,14 +30,12 @@ std::size_t find_head_end(std::string_view bytes) noexcept;
 // Verdict for an incomplete head of `buffered` bytes: too long already, or keep reading.
 head_verdict check_partial_head(std::string_view buffered, const head_limits& limits) noexcept;
 
-// Byte-level checks of a complete head (as located by find_head_end): line endings, request-line
-// length, header size and count, obs-fold, field-name syntax, CR/LF/NUL and other controls in
-// values.
-// One table-driven pass; only a head it refuses is looked at again, by diagnose_raw_head, to say
-// why.
+// Byte-level checks of a complete head (as located by find_head_end), pass by pass: line
+// endings, request-line length, header size and count, obs-fold, field-name syntax, CR/LF/NUL and
+// other controls in values. The verdict names the first problem. The session leaves the grammar
+// to flat_parser::put_head and the sizes to check_head_limits, and asks this only to name what is
+// wrong with a head they refused (tests hold the two ways to the same verdicts).
 head_verdict check_raw_head(std::string_view head, const head_limits& limits) noexcept;
-// The same verdicts, checked pass by pass (the reference for check_raw_head; used by tests).
-head_verdict diagnose_raw_head(std::string_view head, const head_limits& limits) noexcept;
 
 // check_raw_head's verdict on a head whose grammar the parser has checked already
 // (flat_parser::put_head accepted it, with `fields` fields): only its sizes are left to check,

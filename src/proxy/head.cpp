@@ -21,12 +21,6 @@ constexpr std::array<bool, 256> tchar_table = [] {
     return t;
 }();
 
-// Whether `c` may not appear in a field value: a control other than HTAB (CR and LF included), or
-// DEL. SP, VCHAR and obs-text (0x80-0xff) may.
-constexpr bool ends_value(unsigned char c) noexcept {
-    return (c < 0x20 && c != '\t') || c == 0x7f;
-}
-
 // Scans within the text [`lo`, `end`) of a head for the first byte of a class, from a position
 // `p`: sixteen bytes at a time with SSE2 / SSSE3, the last sixteen of the text loaded again (and
 // shifted) rather than read byte by byte. `end` when there is none.
@@ -43,12 +37,13 @@ class head_scan {
         return p;
     }
 
-    // The first byte ends_value() flags (the CR ending a field value, unless the value is bad).
+    // The first byte that is not is_field_value_char (the CR ending a field value, unless the
+    // value is bad).
     const char* value_end(const char* p) const noexcept {
 #if defined(__SSE2__)
         if (end_ - lo_ >= 16) return find(p, [](__m128i v) { return value_end_mask(v); });
 #endif
-        while (p < end_ && !ends_value(static_cast<unsigned char>(*p))) ++p;
+        while (p < end_ && is_field_value_char(static_cast<unsigned char>(*p))) ++p;
         return p;
     }
 
@@ -106,12 +101,6 @@ class head_scan {
     const char* end_;
 };
 
-std::string_view trim_ows(const char* begin, const char* end) noexcept {
-    while (begin < end && (*begin == ' ' || *begin == '\t')) ++begin;
-    while (end > begin && (end[-1] == ' ' || end[-1] == '\t')) --end;
-    return {begin, static_cast<std::size_t>(end - begin)};
-}
-
 }  // namespace
 
 void head_fields::clear() noexcept {
@@ -150,7 +139,8 @@ bool head_fields::split_fields(std::string_view block) {
         const char* const value = p + 1;
         p = scan.value_end(value);
         if (end - p < 2 || p[0] != '\r' || p[1] != '\n') return false;
-        add(http::string_to_field(name_text), name_text, trim_ows(value, p));
+        add(http::string_to_field(name_text), name_text,
+            trim_ows({value, static_cast<std::size_t>(p - value)}));
         p += 2;
     }
 }

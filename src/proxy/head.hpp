@@ -73,6 +73,19 @@ inline bool iequals_ascii(std::string_view a, std::string_view b) noexcept {
     return true;
 }
 
+// field-vchar / SP / HTAB / obs-text (RFC 9110 §5.5): anything but controls (NUL, CR and LF
+// included) and DEL.
+constexpr bool is_field_value_char(unsigned char c) noexcept {
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+// `s` without leading and trailing SP / HTAB (optional white space, RFC 9110 §5.6.3).
+constexpr std::string_view trim_ows(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
 // Field names compare case-insensitively; most differ in length, which is checked inline first.
 inline bool same_name(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() && iequals_ascii(a, b);

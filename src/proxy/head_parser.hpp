@@ -74,8 +74,8 @@ class flat_parser : public boost::beast::http::basic_parser<isRequest> {
     // The fields basic_parser::do_field acts on: the rest only pass through it.
     static bool decides_framing(boost::beast::http::field id) noexcept {
         using boost::beast::http::field;
-        return id == field::content_length || id == field::transfer_encoding ||
-               id == field::connection || id == field::proxy_connection || id == field::upgrade;
+        return id == field::content_length || id == field::transfer_encoding || is_connection(id) ||
+               id == field::upgrade;
     }
 
     head_type& get() noexcept { return head_; }

@@ -76,39 +76,6 @@ TEST(Framing, EnforcesSizeLimits) {
     EXPECT_TRUE(raw("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n", small).ok());
 }
 
-// check_raw_head's one-pass check must give exactly the verdicts of the pass-by-pass reference:
-// every single-byte change of a realistic head, with bytes that matter to either, and with limits
-// at and around the head's own sizes.
-TEST(Framing, OnePassCheckAgreesWithTheReference) {
-    const std::string base =
-        "\r\nPOST /api/update_user_group/?a=1 HTTP/1.1\r\nHost: example.com\r\n"
-        "Explo-Authorization: Token demo\r\nContent-Type: application/json\r\n"
-        "X-Obs: caf\xc3\xa9\r\nContent-Length: 12\r\n\r\n";
-    const std::string bytes("\r\n\0 \t:\x7f\x80\x1f(aZ\"", 14);
-    std::vector<head_limits> limits{{}, {48, 200, 5}, {47, 140, 6}, {8192, 130, 4}, {10, 10, 1}};
-    std::size_t compared = 0, refused = 0;
-    auto same = [&](const std::string& head, const head_limits& l) {
-        head_verdict fast = check_raw_head(head, l), reference = diagnose_raw_head(head, l);
-        ++compared;
-        refused += !reference.ok();
-        return fast.status == reference.status && fast.reason == reference.reason;
-    };
-    for (const auto& l : limits) {
-        ASSERT_TRUE(same(base, l));
-        for (std::size_t i = 0; i + 4 < base.size(); ++i) {  // the final CRLFCRLF stays
-            for (char b : bytes) {
-                std::string head = base;
-                head[i] = b;
-                ASSERT_TRUE(same(head, l)) << "byte " << i << " set to " << int(b);
-                head.insert(i, 1, b);
-                ASSERT_TRUE(same(head, l)) << "byte " << int(b) << " inserted at " << i;
-            }
-        }
-    }
-    EXPECT_GT(refused, compared / 10) << "the mutations must exercise refusals";
-    EXPECT_LT(refused, compared) << "and acceptances";
-}
-
 TEST(Framing, PartialHeadLimits) {
     head_limits small{32, 40, 2};
     EXPECT_TRUE(check_partial_head("GET / HTTP/1.1\r\nHost", small).ok());

@@ -286,6 +286,54 @@ TEST(Head, SplitHeadsFrameResponsesAsBeastsWholeParse) {
     }
 }
 
+// The session's verdict on a complete head: put_head (grammar, split), then check_head_limits;
+// check_raw_head only to name what put_head refused. It must be check_raw_head's own verdict,
+// given Beast's whole parse accepts the start line: every single-byte change of a realistic
+// head, with bytes that matter to either, and limits at and around the head's own sizes.
+TEST(Head, SessionVerdictIsCheckRawHeadsOnEveryByteChange) {
+    const std::string base =
+        "\r\nPOST /api/update_user_group/?a=1 HTTP/1.1\r\nHost: example.com\r\n"
+        "Explo-Authorization: Token demo\r\nContent-Type: application/json\r\n"
+        "X-Obs: caf\xc3\xa9\r\nContent-Length: 12\r\n\r\n";
+    const std::string bytes("\r\n\0 \t:\x7f\x80\x1f(aZ\"", 14);
+    std::vector<head_limits> limits{{}, {48, 200, 5}, {47, 140, 6}, {8192, 130, 4}, {10, 10, 1}};
+    std::size_t compared = 0, refused = 0;
+    auto same = [&](std::string_view head, const head_limits& l) {
+        std::size_t skip = 0;
+        while (head.substr(skip, 2) == "\r\n") skip += 2;
+        request_head h, whole_h;
+        request_flat_parser p(h), whole(whole_h);
+        p.eager(false);
+        whole.eager(false);
+        p.body_limit(boost::none);
+        whole.body_limit(boost::none);
+        boost::beast::error_code ec, whole_ec;
+        p.put_head(head.substr(skip), ec);
+        whole.put_whole_head(head.substr(skip), whole_ec);
+        head_verdict session = ec ? check_raw_head(head, l) : check_head_limits(head, h.size(), l);
+        if (ec && session.ok()) session = {400, "malformed request head"};
+        head_verdict reference = check_raw_head(head, l);
+        if (reference.ok() && whole_ec) reference = {400, "malformed request head"};
+        ++compared;
+        refused += !reference.ok();
+        return session.status == reference.status && session.reason == reference.reason;
+    };
+    for (const auto& l : limits) {
+        ASSERT_TRUE(same(base, l));
+        for (std::size_t i = 0; i + 4 < base.size(); ++i) {  // the final CRLFCRLF stays
+            for (char b : bytes) {
+                std::string head = base;
+                head[i] = b;
+                ASSERT_TRUE(same(head, l)) << "byte " << i << " set to " << int(b);
+                head.insert(i, 1, b);
+                ASSERT_TRUE(same(head, l)) << "byte " << int(b) << " inserted at " << i;
+            }
+        }
+    }
+    EXPECT_GT(refused, compared / 10) << "the mutations must exercise refusals";
+    EXPECT_LT(refused, compared) << "and acceptances";
+}
+
 TEST(Head, IequalsAsciiFoldsOnlyAsciiLetters) {
     for (unsigned a = 0; a < 256; ++a) {
         for (unsigned b = 0; b < 256; ++b) {
