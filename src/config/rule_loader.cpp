@@ -745,6 +745,7 @@ bool rule_reader::read_deprecation(dom::element e, rule& r) {
         return true;
     };
     if (!date("deprecation", d.deprecation_unix)) return false;
+    d.deprecation_value = "@" + std::to_string(d.deprecation_unix);
     if (obj["sunset"].error() == simdjson::SUCCESS) {
         std::int64_t sunset = 0;
         if (!date("sunset", sunset)) return false;
@@ -765,6 +766,7 @@ bool rule_reader::read_deprecation(dom::element e, rule& r) {
                 c == '"')
                 return fail("deprecation.successor",
                             in_quotes(s) + ": character not allowed in a Link");
+        d.link_value = "<" + s + ">; rel=\"successor-version\"";
     }
     return true;
 }

@@ -54,6 +54,9 @@ struct deprecation_rule {
     std::int64_t deprecation_unix = 0;  // Deprecation: @<unix-seconds>   (RFC 9745)
     std::string sunset;                 // Sunset: <IMF-fixdate>          (RFC 8594)
     std::string successor;              // Link: <successor>; rel="successor-version"
+    // The header values as written on every answer of the route, made once at load.
+    std::string deprecation_value;  // "@1704067200"
+    std::string link_value;         // "</api/update_customer/>; rel=\"successor-version\"", or ""
 };
 
 struct rule {

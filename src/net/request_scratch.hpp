@@ -29,8 +29,7 @@ struct request_scratch {
     std::string upstream_target;         // the target with --upstream's prefix
     std::string body;                    // a request body read whole
     std::string upstream_body;           // an upstream answer read whole (translated routes)
-    std::string link;                    // the Link header of a deprecated route
-    std::string why;                     // a refusal's text built by the session
+    std::string challenge;               // WWW-Authenticate of a 401
     std::vector<std::string_view> drop;  // client fields not forwarded
     path_match match;
     upstream_call call;    // the translated upstream call

@@ -11,22 +11,10 @@
 #include <string_view>
 #include <tuple>
 
+#include "proxy/refusal.hpp"
+
 namespace shimgate {
 
-// Why the shim itself refused or failed a request (the "refusals by reason" family).
-enum class refusal_reason : std::uint8_t {
-    framing,           // smuggling defences, malformed head, bad chunked body (400/405/505)
-    head_too_large,    // 414, 431
-    auth,              // 401, or two credential headers
-    content_type,      // 415
-    size,              // 413
-    bad_json,          // malformed JSON, duplicate key
-    type,              // wrong field type, missing required field, id mismatch, unknown field
-    upstream_timeout,  // 504
-    upstream_error,    // 502: unreachable, reset, malformed, 5xx, TLS verification
-    count_
-};
-constexpr std::size_t refusal_reason_count = static_cast<std::size_t>(refusal_reason::count_);
 const char* to_string(refusal_reason r) noexcept;
 
 // Latency histogram with fixed buckets (seconds), Prometheus style (cumulative on render).

@@ -20,7 +20,7 @@ std::string expected(const rule& r) {
 }
 
 refusal unauthorized(const rule& r, std::string_view what) {
-    return refusal{401, std::string(what) + ": expected " + expected(r)};
+    return refusal{401, std::string(what) + ": expected " + expected(r), refusal_reason::auth};
 }
 
 bool is_space(char c) {
@@ -49,7 +49,8 @@ result<std::string_view> authenticate(const rule& r, const head_fields& headers)
     if (count == 0) return unauthorized(r, "missing credential");
     // Two credentials could be read differently by the shim and the upstream: refuse both.
     if (count > 1)
-        return refusal{400, "two credential headers: send exactly one of " + expected(r)};
+        return refusal{400, "two credential headers: send exactly one of " + expected(r),
+                       refusal_reason::auth};
 
     std::size_t i = 0;
     while (i < value.size() && is_space(value[i])) ++i;
@@ -79,7 +80,7 @@ std::optional<refusal> check_content_type(const head_fields& headers) {
     std::size_t count = headers.count(http::field::content_type);
     if (count == 0)
         return std::nullopt;  // the seeds' clients always send JSON; absent reads as JSON
-    if (count > 1) return refusal{400, "two Content-Type headers"};
+    if (count > 1) return refusal{400, "two Content-Type headers", refusal_reason::framing};
 
     const std::string_view value = headers[http::field::content_type];
     std::string_view type = value.substr(0, value.find(';'));
@@ -93,8 +94,17 @@ std::optional<refusal> check_content_type(const head_fields& headers) {
          (type.size() - slash - 1 > 5 && iequals_ascii(type.substr(type.size() - 5), "+json")));
     if (json) return std::nullopt;
     constexpr std::size_t max_echo = 64;  // enough to recognise the type, bounded in the answer
-    return refusal{415, "unsupported Content-Type \"" + std::string(type.substr(0, max_echo)) +
-                            "\": expected application/json"};
+    return refusal{415,
+                   "unsupported Content-Type \"" + std::string(type.substr(0, max_echo)) +
+                       "\": expected application/json",
+                   refusal_reason::content_type};
+}
+
+std::optional<refusal> check_content_encoding(const head_fields& headers) {
+    const std::string_view enc = headers[http::field::content_encoding];
+    if (enc.empty() || iequals_ascii(enc, "identity")) return std::nullopt;
+    return refusal{415, "unsupported Content-Encoding \"" + std::string(enc) + "\": send identity",
+                   refusal_reason::content_type};
 }
 
 }  // namespace shimgate

@@ -18,4 +18,8 @@ result<std::string_view> authenticate(const rule& r, const head_fields& headers)
 // or no Content-Type at all. Anything else is a 415; two Content-Type headers are a 400.
 std::optional<refusal> check_content_type(const head_fields& headers);
 
+// A translated body is read and rewritten as JSON text: an encoded one (Content-Encoding other
+// than identity) would be read two ways, so it is a 415.
+std::optional<refusal> check_content_encoding(const head_fields& headers);
+
 }  // namespace shimgate

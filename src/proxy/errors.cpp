@@ -43,4 +43,9 @@ client_answer render_refusal(error_style style, const refusal& why) {
     return render_error(style, why.status, why.message);
 }
 
+refusal body_limit_refusal(std::uint64_t limit) {
+    return refusal{413, "request body over the limit of " + std::to_string(limit) + " bytes",
+                   refusal_reason::size};
+}
+
 }  // namespace shimgate

@@ -2,6 +2,7 @@
 // The shim's own error bodies, in a route's error style: the seeds' envelope
 // {"success":0,"error":"..."} (application/json) or RFC 9457 problem details
 // {"type","title","status","detail"} (application/problem+json). Pure functions.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,5 +25,8 @@ client_answer render_error(error_style style, unsigned status, std::string_view 
 
 // {"success":0,"error":"..."} or application/problem+json {"type","title","status","detail"}.
 client_answer render_refusal(error_style style, const refusal& why);
+
+// The 413 of a body over `limit` bytes, naming the limit.
+refusal body_limit_refusal(std::uint64_t limit);
 
 }  // namespace shimgate

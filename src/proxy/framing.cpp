@@ -8,7 +8,12 @@ namespace {
 namespace http = boost::beast::http;
 
 constexpr head_verdict bad(std::string_view why) {
-    return {400, why};
+    return {400, why, refusal_reason::framing};
+}
+
+// 414 (the request line) or 431 (the field block).
+constexpr head_verdict too_large(unsigned status, std::string_view why) {
+    return {status, why, refusal_reason::head_too_large};
 }
 
 // RFC 9112 §2.2 asks a server to ignore at least one empty line before a request line; a few are
@@ -51,12 +56,12 @@ head_verdict check_partial_head(std::string_view buffered, const head_limits& li
     }
     auto eol = rest.find('\n');
     if (eol == std::string_view::npos) {
-        if (rest.size() > limits.max_request_line) return {414, "request line too long"};
+        if (rest.size() > limits.max_request_line) return too_large(414, "request line too long");
         return {};
     }
-    if (eol + 1 > limits.max_request_line + 2) return {414, "request line too long"};
+    if (eol + 1 > limits.max_request_line + 2) return too_large(414, "request line too long");
     if (rest.size() - (eol + 1) > limits.max_header_bytes + 2)
-        return {431, "header block too large"};
+        return too_large(431, "header block too large");
     return {};
 }
 
@@ -73,21 +78,22 @@ head_verdict check_raw_head(std::string_view head, const head_limits& limits) no
         if (c == '\0') return bad("NUL in request head");
     }
     auto line_end = head.find("\r\n");
-    if (line_end > limits.max_request_line) return {414, "request line too long"};
+    if (line_end > limits.max_request_line) return too_large(414, "request line too long");
     std::string_view request_line = head.substr(0, line_end);
     for (char ch : request_line) {
         auto c = static_cast<unsigned char>(ch);
         if (c < 0x20 || c == 0x7f) return bad("control character in request line");
     }
     std::string_view fields = head.substr(line_end + 2);  // field lines + final CRLF
-    if (fields.size() - 2 > limits.max_header_bytes) return {431, "header block too large"};
+    if (fields.size() - 2 > limits.max_header_bytes)
+        return too_large(431, "header block too large");
 
     std::size_t count = 0;
     while (fields.size() > 2) {
         auto end = fields.find("\r\n");
         std::string_view line = fields.substr(0, end);
         fields.remove_prefix(end + 2);
-        if (++count > limits.max_header_fields) return {431, "too many header fields"};
+        if (++count > limits.max_header_fields) return too_large(431, "too many header fields");
         if (line.front() == ' ' || line.front() == '\t') return bad("obsolete line folding");
         auto colon = line.find(':');
         if (colon == 0 || colon == std::string_view::npos) return bad("malformed header field");
@@ -110,16 +116,18 @@ head_verdict check_head_limits(std::string_view head, std::size_t fields,
     if (blank > max_leading_empty_lines * 2) return bad("too many empty lines before the request");
     head.remove_prefix(blank);
     const std::size_t line_end = head.find("\r\n");
-    if (line_end > limits.max_request_line) return {414, "request line too long"};
+    if (line_end > limits.max_request_line) return too_large(414, "request line too long");
     if (head.size() - line_end - 4 > limits.max_header_bytes)
-        return {431, "header block too large"};
-    if (fields > limits.max_header_fields) return {431, "too many header fields"};
+        return too_large(431, "header block too large");
+    if (fields > limits.max_header_fields) return too_large(431, "too many header fields");
     return {};
 }
 
 head_verdict check_request_framing(const request_head& h) noexcept {
-    if (h.version() != 11 && h.version() != 10) return {505, "unsupported HTTP version"};
-    if (h.method() == http::verb::connect) return {405, "CONNECT is not supported"};
+    if (h.version() != 11 && h.version() != 10)
+        return {505, "unsupported HTTP version", refusal_reason::framing};
+    if (h.method() == http::verb::connect)
+        return {405, "CONNECT is not supported", refusal_reason::framing};
 
     std::size_t hosts = 0, lengths = 0, encodings = 0;
     std::string_view host, length, encoding;
@@ -175,6 +183,16 @@ head_verdict check_request_framing(const request_head& h) noexcept {
             return bad("invalid authority in request target");
     }
     return {};
+}
+
+head_verdict check_expect(const request_head& h) noexcept {
+    const std::string_view expect = h[http::field::expect];
+    if (expect.empty() || (iequals_ascii(expect, "100-continue") && h.version() == 11)) return {};
+    return {417, "unsupported Expect", refusal_reason::framing};
+}
+
+bool continue_expected(const request_head& h, std::size_t buffered, bool body_pending) noexcept {
+    return buffered == 0 && body_pending && !h[http::field::expect].empty();
 }
 
 }  // namespace shimgate

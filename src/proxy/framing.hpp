@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "proxy/head.hpp"
+#include "proxy/refusal.hpp"
 
 namespace shimgate {
 
@@ -19,7 +20,8 @@ struct head_limits {
 
 struct head_verdict {
     unsigned status = 0;      // 0: acceptable; else 400, 405, 414, 431, 505 (then close)
-    std::string_view reason;  // static text naming the problem, for logs and metrics
+    std::string_view reason;  // static text naming the problem, for logs and the answer
+    refusal_reason kind = refusal_reason::framing;  // what /metrics counts it as
     bool ok() const noexcept { return status == 0; }
 };
 
@@ -47,5 +49,12 @@ head_verdict check_head_limits(std::string_view head, std::size_t fields,
 // Semantic checks of the parsed header: version, Host, Content-Length / Transfer-Encoding
 // combinations, CONNECT, request-target form.
 head_verdict check_request_framing(const request_head& h) noexcept;
+
+// Expect: only "100-continue" on HTTP/1.1 (417 otherwise).
+head_verdict check_expect(const request_head& h) noexcept;
+
+// Whether the client waits for a 100 before it sends its body: it asked (a checked Expect),
+// nothing of the body is buffered yet, and some is due.
+bool continue_expected(const request_head& h, std::size_t buffered, bool body_pending) noexcept;
 
 }  // namespace shimgate

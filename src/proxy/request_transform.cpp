@@ -44,8 +44,14 @@ std::string in_quotes(std::string_view s) {
     return q;
 }
 
+// A body that is valid JSON but not what the rule asks for (type, presence, id, unknown field).
 refusal bad_request(std::string message) {
-    return refusal{400, std::move(message)};
+    return refusal{400, std::move(message), refusal_reason::type};
+}
+
+// A body that cannot be read one way only: not JSON, or a key given twice.
+refusal bad_json(std::string message) {
+    return refusal{400, std::move(message), refusal_reason::bad_json};
 }
 
 refusal field_problem(std::string_view field, std::string_view what) {
@@ -56,7 +62,7 @@ refusal malformed(std::string_view problem, std::string_view field = {}) {
     std::string msg = "malformed JSON: ";
     msg += problem;
     if (field.data() != nullptr) msg += " (in field " + in_quotes(field) + ")";
-    return bad_request(std::move(msg));
+    return bad_json(std::move(msg));
 }
 
 std::string_view expected(field_type t) {
@@ -165,8 +171,10 @@ std::optional<refusal> build_target(const rule& r, const path_params& params,
         const std::string_view name = t.substr(open + 1, close - open - 1);
         const std::string* value = find_param(params, name);
         if (value == nullptr) {
-            return refusal{500, "rule " + in_quotes(r.name) +
-                                    ": no value for upstream path parameter " + in_quotes(name)};
+            return refusal{500,
+                           "rule " + in_quotes(r.name) + ": no value for upstream path parameter " +
+                               in_quotes(name),
+                           refusal_reason::type};
         }
         append_percent_encoded(target, *value);
         i = close + 1;
@@ -201,7 +209,7 @@ class body_splicer {
             if (auto why = take(ctx_.members[i], ctx_.keys[i].hash, w)) return why;
         }
         if (auto dup = find_duplicate(ctx_.keys))
-            return bad_request("duplicate key " + in_quotes(*dup));
+            return bad_json("duplicate key " + in_quotes(*dup));
 
         for (std::size_t i = 0; i < r_.fields.size(); ++i) {
             if (r_.fields[i].required && ctx_.flags[i] != present_value)
@@ -248,11 +256,11 @@ class body_splicer {
     refusal conflict(std::string_view name) const {
         for (const auto& [from, to] : r_.renames) {
             if (to == name) {
-                return bad_request("fields " + in_quotes(from) + " and " + in_quotes(to) +
-                                   " are the same upstream field");
+                return bad_json("fields " + in_quotes(from) + " and " + in_quotes(to) +
+                                " are the same upstream field");
             }
         }
-        return bad_request("duplicate key " + in_quotes(name));
+        return bad_json("duplicate key " + in_quotes(name));
     }
 
     std::string_view output_name(std::string_view key) const {
@@ -262,8 +270,9 @@ class body_splicer {
     }
 
     refusal missing_param(std::string_view param) const {
-        return refusal{500, "rule " + in_quotes(r_.name) + ": no value for path parameter " +
-                                in_quotes(param)};
+        return refusal{
+            500, "rule " + in_quotes(r_.name) + ": no value for path parameter " + in_quotes(param),
+            refusal_reason::type};
     }
 
     // The unescaped text of string member `m`, read once.

@@ -174,8 +174,9 @@ TEST(RewriteErrors, Upstream5xxAndOddStatusesAre502) {
 }
 
 TEST(RewriteRefusal, EnvelopeStyle) {
-    client_answer a = render_refusal(error_style::envelope,
-                                     {400, "field \"is_demo_group\" must be a boolean\\\n\x01"});
+    client_answer a = render_refusal(
+        error_style::envelope,
+        {400, "field \"is_demo_group\" must be a boolean\\\n\x01", refusal_reason::type});
     EXPECT_EQ(a.status, 400u);
     EXPECT_EQ(a.content_type, "application/json");
     EXPECT_EQ(a.body,
@@ -183,17 +184,19 @@ TEST(RewriteRefusal, EnvelopeStyle) {
 }
 
 TEST(RewriteRefusal, ProblemStyle) {
-    client_answer a = render_refusal(error_style::problem, {401, "missing \"Authorization\""});
+    client_answer a = render_refusal(error_style::problem,
+                                     {401, "missing \"Authorization\"", refusal_reason::auth});
     EXPECT_EQ(a.status, 401u);
     EXPECT_EQ(a.content_type, "application/problem+json");
     EXPECT_EQ(a.body, R"({"type":"about:blank","title":"Unauthorized","status":401,)"
                       R"("detail":"missing \"Authorization\""})");
-    EXPECT_EQ(render_refusal(error_style::problem, {400, "x"}).body,
+    EXPECT_EQ(render_refusal(error_style::problem, {400, "x", refusal_reason::framing}).body,
               R"({"type":"about:blank","title":"Bad Request","status":400,"detail":"x"})");
-    EXPECT_EQ(render_refusal(error_style::problem, {413, "big"}).body,
+    EXPECT_EQ(render_refusal(error_style::problem, {413, "big", refusal_reason::size}).body,
               R"({"type":"about:blank","title":"Payload Too Large","status":413,"detail":"big"})");
     // Invalid UTF-8 in a message still renders valid JSON.
-    client_answer b = render_refusal(error_style::problem, {477, "bad \xFF byte"});
+    client_answer b =
+        render_refusal(error_style::problem, {477, "bad \xFF byte", refusal_reason::framing});
     EXPECT_EQ(b.body,
               "{\"type\":\"about:blank\",\"title\":\"Error\",\"status\":477,"
               "\"detail\":\"bad \xEF\xBF\xBD byte\"}");

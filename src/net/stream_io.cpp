@@ -1,0 +1,44 @@
+#include "net/stream_io.hpp"
+
+namespace shimgate {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+net::awaitable<beast::error_code> read_and_parse(flex_stream& s, client_buffer& b,
+                                                 request_flat_parser& p) {
+    for (;;) {
+        const std::size_t size = beast::read_size(b, 65536);
+        if (size == 0) co_return http::error::buffer_overflow;
+        client_buffer::mutable_buffers_type space;
+        try {
+            space = b.prepare(size);
+        } catch (const std::length_error&) {
+            co_return http::error::buffer_overflow;
+        }
+        auto [ec, n] = co_await s.async_read_some(space, use_tuple);
+        b.commit(n);
+        if (ec == net::error::eof) {
+            if (!p.got_some()) co_return http::error::end_of_stream;
+            beast::error_code end;
+            p.put_eof(end);
+            co_return end;
+        }
+        if (ec) co_return ec;
+        if (auto parsed = parse_buffered(b, p); parsed != http::error::need_more) co_return parsed;
+    }
+}
+
+net::awaitable<beast::error_code> read_body_piece(flex_stream& s, client_buffer& b,
+                                                  request_flat_parser& p, char* relay,
+                                                  std::size_t size, std::size_t& got) {
+    p.lend_body_buffer(relay, size);
+    beast::error_code ec = parse_buffered(b, p);
+    if (ec == http::error::need_more) ec = co_await read_and_parse(s, b, p);
+    if (ec == http::error::need_buffer) ec = {};
+    got = size - p.body_left();
+    co_return ec;
+}
+
+}  // namespace shimgate

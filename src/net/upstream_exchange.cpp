@@ -1,0 +1,158 @@
+#include "net/upstream_exchange.hpp"
+
+#include <array>
+#include <boost/beast/http/read.hpp>
+
+#include "proxy/answer_head.hpp"
+#include "proxy/framing.hpp"
+
+namespace shimgate {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+namespace {
+
+constexpr std::size_t max_upstream_head = 8 * 1024;  // Beast's default header limit
+
+bool timed_out(const beast::error_code& ec) {
+    return ec == beast::error::timeout;
+}
+
+}  // namespace
+
+net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
+                                                       std::string_view body) {
+    start_ = std::chrono::steady_clock::now();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        up_ = attempt == 0 ? w_.pool.take_idle() : nullptr;
+        if (!up_) {
+            beast::error_code ec;
+            up_ = co_await w_.pool.connect(ec);
+            if (ec) co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
+        }
+        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
+        const bool reused = up_->reused;
+        std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+        std::size_t written = 0;
+        const beast::error_code ec = co_await write_all(up_->stream, bufs, &written);
+        if (!ec) co_return exchange_error::none;
+        up_.reset();
+        // Nothing written is what makes a retry safe: a reused connection that the upstream closed
+        // (before the reactor reported it) refuses the first write whole.
+        if (!(reused && written == 0))
+            co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
+    }
+    co_return exchange_error::upstream_unreachable;
+}
+
+net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& client,
+                                                              client_buffer& buffer,
+                                                              request_flat_parser& parser,
+                                                              bool chunked, char* relay,
+                                                              std::uint64_t& bytes_in) {
+    char size_line[24];
+    while (!parser.is_done()) {
+        client.tcp().expires_after(w_.cfg.idle_timeout);
+        std::size_t got = 0;
+        beast::error_code ec =
+            co_await read_body_piece(client, buffer, parser, relay, worker::relay_size, got);
+        if (ec == http::error::body_limit) co_return exchange_error::body_too_large;
+        if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+            ec != http::error::end_of_stream && ec != http::error::partial_message) {
+            co_return exchange_error::body_malformed;
+        }
+        if (ec) co_return exchange_error::client_gone;  // the client went away or its socket failed
+        bytes_in += got;
+        const piece_frame frame = frame_piece(chunked, got, parser.is_done(), size_line);
+        std::array<net::const_buffer, 3> bufs{net::buffer(frame.prefix), net::buffer(relay, got),
+                                              net::buffer(frame.suffix)};
+        up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
+        if (auto wec = co_await write_all(up_->stream, bufs))
+            co_return timeout_or(timed_out(wec), exchange_error::upstream_body_failed);
+    }
+    co_return exchange_error::none;
+}
+
+net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs, bool head_request,
+                                                            steady_time deadline) {
+    up_->stream.tcp().expires_at(deadline);
+    for (;;) {
+        parser_ = &rs.upstream_parser.emplace(rs.upstream_head);
+        parser_->body_limit(boost::none);
+        if (head_request) parser_->skip(true);
+        parser_->eager(false);  // the head alone, as http::async_read_header
+        // The head is gathered whole, then parsed from the copy rs.upstream_head keeps (its fields
+        // are views into that copy). Over Beast's default header limit: 502.
+        std::size_t end = 0;
+        while ((end = find_head_end(as_view(up_->buffer.data()))) == 0) {
+            if (up_->buffer.size() > max_upstream_head)
+                co_return exchange_error::upstream_malformed;
+            auto [ec, n] = co_await up_->stream.async_read_some(
+                up_->buffer.prepare(beast::read_size(up_->buffer, 65536)), use_tuple);
+            up_->buffer.commit(n);
+            if (ec) co_return timeout_or(timed_out(ec), exchange_error::upstream_closed);
+        }
+        if (end > max_upstream_head) co_return exchange_error::upstream_malformed;
+        beast::error_code ec;
+        const std::size_t used = parser_->put_head(as_view(up_->buffer.data()).substr(0, end), ec);
+        up_->buffer.consume(used);
+        if (ec || !parser_->is_header_done()) co_return exchange_error::upstream_malformed;
+        const unsigned status = parser_->get().result_int();
+        // Upgrade is never forwarded, so a switch is a protocol error.
+        if (status == 101) co_return exchange_error::upstream_malformed;
+        if (status >= 200) {
+            // Only chunked is a transfer coding the shim can re-frame; anything else (gzip, ...)
+            // would reach the client as if it were the content.
+            auto te = parser_->get()[http::field::transfer_encoding];
+            if (!te.empty() && !iequals_ascii(te, "chunked"))
+                co_return exchange_error::upstream_malformed;
+            co_return exchange_error::none;
+        }
+        // 1xx interim answers are consumed here; the final one follows.
+    }
+}
+
+net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, std::size_t limit,
+                                                            steady_time deadline, char* relay) {
+    out.clear();
+    if (auto len = parser_->content_length()) {
+        if (*len > limit) co_return exchange_error::upstream_too_large;
+        out.reserve(*len);
+    }
+    while (!parser_->is_done()) {
+        std::size_t got = 0;
+        if (auto e = co_await read_piece(relay, got, deadline); e != exchange_error::none)
+            co_return e;
+        out.append(relay, got);
+        if (out.size() > limit) co_return exchange_error::upstream_too_large;
+    }
+    co_return exchange_error::none;
+}
+
+net::awaitable<exchange_error> upstream_exchange::read_piece(char* relay, std::size_t& got,
+                                                             steady_time deadline) {
+    up_->stream.tcp().expires_at(deadline);
+    parser_->lend_body_buffer(relay, worker::relay_size);
+    auto [ec, n] = co_await http::async_read_some(up_->stream, up_->buffer, *parser_, use_tuple);
+    if (ec == http::error::need_buffer) ec = {};
+    got = worker::relay_size - parser_->body_left();
+    if (ec && !(ec == http::error::end_of_stream && parser_->is_done()))
+        co_return timeout_or(timed_out(ec), exchange_error::upstream_cut);
+    co_return exchange_error::none;
+}
+
+void upstream_exchange::finish() noexcept {
+    if (up_ && parser_ && parser_->is_done() && parser_->keep_alive() && up_->buffer.size() == 0 &&
+        !w_.draining) {
+        w_.pool.give_back(std::move(up_));
+    }
+    up_.reset();
+}
+
+void upstream_exchange::abandon() noexcept {
+    up_.reset();
+}
+
+}  // namespace shimgate

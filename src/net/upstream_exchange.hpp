@@ -1,0 +1,78 @@
+#pragma once
+// One request's exchange with the upstream, over a connection of the worker's pool: send the head
+// (and a body held in memory), stream the rest of a client's body, read the answer's head (1xx
+// consumed), read its body whole or piece by piece, and finish (the connection back to the pool
+// only after a complete answer the upstream allows to reuse). Failures are exchange_error values
+// (proxy/exchange_error.hpp); what the client is told is the session's business.
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/request_scratch.hpp"
+#include "net/stream_io.hpp"
+#include "net/upstream_pool.hpp"
+#include "net/worker.hpp"
+#include "proxy/exchange_error.hpp"
+
+namespace shimgate {
+
+class upstream_exchange {
+  public:
+    using steady_time = std::chrono::steady_clock::time_point;
+
+    explicit upstream_exchange(worker& w) : w_(w) {}
+    upstream_exchange(const upstream_exchange&) = delete;
+    upstream_exchange& operator=(const upstream_exchange&) = delete;
+
+    // Head and body in one write, on an idle pooled connection or a new one. A pooled connection
+    // that fails before any byte was written is replaced once; nothing is retried after that.
+    boost::asio::awaitable<exchange_error> send(std::string_view head, std::string_view body);
+
+    // The rest of the client's body (read with `client`'s stream, buffer and parser), re-chunked
+    // when `chunked`, through `relay` (relay_size bytes). `bytes_in` grows by what was read.
+    boost::asio::awaitable<exchange_error> stream_body(flex_stream& client, client_buffer& buffer,
+                                                       request_flat_parser& parser, bool chunked,
+                                                       char* relay, std::uint64_t& bytes_in);
+
+    // The final answer head into `rs.upstream_head` (its parser in `rs.upstream_parser`), within
+    // `deadline`. A HEAD request's answer has no body.
+    boost::asio::awaitable<exchange_error> read_head(request_scratch& rs, bool head_request,
+                                                     steady_time deadline);
+
+    // The whole answer body into `out` (at most `limit` bytes), within `deadline`.
+    boost::asio::awaitable<exchange_error> read_body(std::string& out, std::size_t limit,
+                                                     steady_time deadline, char* relay);
+
+    // One piece of the answer body into `relay`; `got` its size; within `deadline`.
+    boost::asio::awaitable<exchange_error> read_piece(char* relay, std::size_t& got,
+                                                      steady_time deadline);
+
+    const response_head& answer() const noexcept { return parser_->get(); }
+    response_flat_parser& parser() noexcept { return *parser_; }
+    bool answer_done() const noexcept { return parser_->is_done(); }
+
+    // The connection back to the pool if the answer is complete, the upstream allows reuse,
+    // nothing stray is buffered and the worker is not draining; else closed.
+    void finish() noexcept;
+    // Closes the connection (a failed or abandoned exchange).
+    void abandon() noexcept;
+    // Forgets the answer's parser (it lives in the request scratch, given back after a request).
+    void forget_parser() noexcept { parser_ = nullptr; }
+
+    // From the first byte sent to now: the upstream's share of the request's time.
+    std::chrono::nanoseconds elapsed() const noexcept {
+        return std::chrono::steady_clock::now() - start_;
+    }
+    bool started() const noexcept { return start_ != steady_time{}; }
+    void reset_clock() noexcept { start_ = {}; }
+
+  private:
+    worker& w_;
+    upstream_connection_ptr up_;
+    response_flat_parser* parser_ = nullptr;
+    steady_time start_{};
+};
+
+}  // namespace shimgate

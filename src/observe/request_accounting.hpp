@@ -1,0 +1,39 @@
+#pragma once
+// The end of one request: what it did (request_facts, filled in by the session as it goes) is
+// counted in the worker's metrics and written as an access-log line into the worker's batch, which
+// is handed to the writer thread once it is large enough. Touched only on the worker's thread.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/rule_set.hpp"
+#include "observe/access_log.hpp"
+#include "observe/metrics.hpp"
+#include "proxy/head.hpp"
+
+namespace shimgate {
+
+struct request_facts {
+    std::chrono::steady_clock::time_point start;  // head complete (unset: counted from now)
+    rule_set_ptr rules;  // keeps `route` alive until the request is counted, across reloads
+    const rule* route = nullptr;  // translated route, null for pass-through
+    unsigned status = 0;          // answered with; 0 = nothing sent yet
+    unsigned upstream_status = 0;
+    std::uint64_t bytes_in = 0, bytes_out = 0;
+    std::chrono::nanoseconds upstream_time{0};
+    std::string request_id;
+};
+
+// Where a worker's access-log lines go: its batch and the process-wide writer (null: no log).
+struct access_sink {
+    access_log* log = nullptr;
+    std::string& lines;
+};
+
+// Counts the request in `metrics` and logs it. `head` is the request's head if it was read whole
+// (null: logged with "-" for method and path); `peer` the client's address.
+void account_request(worker_metrics& metrics, access_sink sink, const request_facts& facts,
+                     const request_head* head, std::string_view peer);
+
+}  // namespace shimgate
