@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 
+#include "json/json_writer.hpp"
+
 namespace shimgate {
 namespace {
 
@@ -27,29 +29,15 @@ std::string timestamp() {
     return buf;
 }
 
-void json_escape(std::string& out, std::string_view s) {
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += ch;
-        }
-    }
-}
-
 void write(std::string_view level, std::string_view message) {
     std::string line;
     if (format_ == log_format::json) {
         line =
-            "{\"time\":\"" + timestamp() + "\",\"level\":\"" + std::string(level) + "\",\"msg\":\"";
-        json_escape(line, message);
-        line += "\"}\n";
+            "{\"time\":\"" + timestamp() + "\",\"level\":\"" + std::string(level) + "\",\"msg\":";
+        // The shim's one escaper: a message may quote client bytes (a path, a header) that are
+        // not valid UTF-8; they become U+FFFD, so the line is valid JSON whatever they hold.
+        append_json_string(line, message);
+        line += "}\n";
     } else {
         line = timestamp() + " " + std::string(level) + " " + std::string(message) + "\n";
     }
