@@ -7,14 +7,13 @@
 namespace shimgate {
 namespace {
 
-// text[at, at + n) as a number, -1 if it runs past the end or holds anything but digits.
-int digits(std::string_view text, std::size_t at, std::size_t n) noexcept {
-    if (at + n > text.size()) return -1;
+// p[0, n) as a number, -1 if any is not a digit. The caller has checked the length.
+int digits(const char* p, int n) noexcept {
     int v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-        const char c = text[i];
-        if (c < '0' || c > '9') return -1;
-        v = v * 10 + (c - '0');
+    for (int i = 0; i < n; ++i) {
+        const unsigned d = static_cast<unsigned char>(p[i]) - unsigned{'0'};
+        if (d > 9) return -1;
+        v = v * 10 + static_cast<int>(d);
     }
     return v;
 }
@@ -25,7 +24,8 @@ std::optional<rfc3339_time> parse_rfc3339(std::string_view text, rfc3339_form fo
     using namespace std::chrono;
     // full-date = date-fullyear "-" date-month "-" date-mday
     if (text.size() < 10 || text[4] != '-' || text[7] != '-') return std::nullopt;
-    const int y = digits(text, 0, 4), mo = digits(text, 5, 2), d = digits(text, 8, 2);
+    const char* p = text.data();
+    const int y = digits(p, 4), mo = digits(p + 5, 2), d = digits(p + 8, 2);
     if (y < 0 || mo < 0 || d < 0) return std::nullopt;
     rfc3339_time t;
     t.date = year{y} / month{static_cast<unsigned>(mo)} / day{static_cast<unsigned>(d)};
@@ -40,7 +40,7 @@ std::optional<rfc3339_time> parse_rfc3339(std::string_view text, rfc3339_form fo
     if (text.size() < 20 || (text[10] != 'T' && text[10] != 't') || text[13] != ':' ||
         text[16] != ':')
         return std::nullopt;
-    const int h = digits(text, 11, 2), mi = digits(text, 14, 2), s = digits(text, 17, 2);
+    const int h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2);
     if (h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60) return std::nullopt;
     t.has_time = true;
     t.hour = hours{h};
@@ -59,7 +59,7 @@ std::optional<rfc3339_time> parse_rfc3339(std::string_view text, rfc3339_form fo
     }
     if ((text[i] != '+' && text[i] != '-') || text.size() - i != 6 || text[i + 3] != ':')
         return std::nullopt;
-    const int oh = digits(text, i + 1, 2), om = digits(text, i + 4, 2);
+    const int oh = digits(p + i + 1, 2), om = digits(p + i + 4, 2);
     if (oh < 0 || oh > 23 || om < 0 || om > 59) return std::nullopt;
     t.utc_offset = minutes{(text[i] == '-' ? -1 : 1) * (oh * 60 + om)};
     return t;
