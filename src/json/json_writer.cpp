@@ -12,6 +12,10 @@
 
 namespace shimgate {
 
+bool is_plain_json_text(std::string_view s) noexcept {
+    return detail::is_plain(s);
+}
+
 void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     if (detail::is_plain(s)) {

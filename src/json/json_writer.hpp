@@ -13,6 +13,10 @@ namespace shimgate {
 // invalid byte becomes U+FFFD, so the output is valid JSON (RFC 8259 §7, §8.1) whatever `s` holds.
 void append_json_string(std::string& out, std::string_view s);
 
+// Whether append_json_string writes `s` between the quotes as it is (printable ASCII, DEL
+// included, no '"' or '\\'): for writers that copy such text straight into a buffer they sized.
+bool is_plain_json_text(std::string_view s) noexcept;
+
 // One JSON object written member by member into `out`: '{' on construction, commas between
 // members, '}' on close(). Nested objects are a second writer on the same buffer after key().
 class json_object_writer {

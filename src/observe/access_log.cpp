@@ -98,30 +98,6 @@ char* format_millis(char* p, std::chrono::microseconds d) noexcept {
 }
 constexpr std::size_t max_millis_size = 20 + 4;
 
-// True if `s` can go between quotes as it is: printable ASCII (DEL included), no '"' or '\\'.
-// Eight bytes at a time (SWAR): a byte's high bit in `bad` is set if it is < 0x20, >= 0x80, '"'
-// or '\\' (the borrow tricks can also flag a byte above a flagged one, which only matters when
-// the answer is already false).
-bool is_plain(std::string_view s) noexcept {
-    constexpr std::uint64_t ones = 0x0101010101010101;
-    constexpr std::uint64_t high = 0x8080808080808080;
-    std::size_t i = 0;
-    std::uint64_t bad = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t w;
-        std::memcpy(&w, s.data() + i, 8);
-        const std::uint64_t quote = w ^ (ones * '"');
-        const std::uint64_t backslash = w ^ (ones * '\\');
-        bad |= ((w - ones * 0x20) | (quote - ones) | (backslash - ones)) & ~w;
-        bad |= w;
-    }
-    for (; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
-    }
-    return (bad & high) == 0;
-}
-
 // Writes into a buffer known to be large enough; strings must be plain.
 struct pointer_sink {
     char* p;
@@ -272,8 +248,9 @@ void append_access_record(std::string& out, const access_record& r) {
     const std::string_view path = cut_path(r.path);
     const std::size_t strings = r.peer.size() + r.method.size() + path.size() + r.rule.size() +
                                 r.dialect.size() + r.request_id.size();
-    if (max_fixed_size + strings <= stack_line_size && is_plain(r.peer) && is_plain(r.method) &&
-        is_plain(path) && is_plain(r.rule) && is_plain(r.dialect) && is_plain(r.request_id)) {
+    if (max_fixed_size + strings <= stack_line_size && is_plain_json_text(r.peer) &&
+        is_plain_json_text(r.method) && is_plain_json_text(path) && is_plain_json_text(r.rule) &&
+        is_plain_json_text(r.dialect) && is_plain_json_text(r.request_id)) {
         // The usual line: written by pointer on the stack, appended in one go.
         char line[stack_line_size];
         pointer_sink sink{line};

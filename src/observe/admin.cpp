@@ -20,6 +20,7 @@
 #include <exception>
 #include <thread>
 
+#include "common/ascii.hpp"
 #include "config/config.hpp"
 #include "config/flags.hpp"
 #include "json/json_writer.hpp"
@@ -91,17 +92,11 @@ admin_answer problem(http::status status, std::string_view detail) {
     return a;
 }
 
+// Whether `needle` occurs in `haystack`, ASCII case ignored.
 bool contains_ci(std::string_view haystack, std::string_view needle) {
     if (needle.size() > haystack.size()) return false;
-    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i) {
-        bool same = true;
-        for (std::size_t j = 0; j < needle.size() && same; ++j) {
-            char a = haystack[i + j], b = needle[j];
-            if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-            same = a == b;
-        }
-        if (same) return true;
-    }
+    for (std::size_t i = 0; i + needle.size() <= haystack.size(); ++i)
+        if (iequals_ascii(haystack.substr(i, needle.size()), needle)) return true;
     return false;
 }
 

@@ -1,10 +1,13 @@
+// The process log: one line per event on stderr, as text or JSON, written whole under a lock.
 #include "observe/log.hpp"
 
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <string>
+
+#include "common/rfc3339.hpp"
+#include "json/json_writer.hpp"
 
 namespace shimgate {
 namespace {
@@ -12,44 +15,27 @@ namespace {
 log_format format_ = log_format::text;
 std::mutex mutex_;  // log lines are rare (start, reload, failures); a lock keeps them whole
 
+// "2026-11-23T10:15:07.123Z"
 std::string timestamp() {
-    auto now = std::chrono::system_clock::now();
-    std::time_t t = std::chrono::system_clock::to_time_t(now);
-    auto ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-        1000;
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<int>(ms));
-    return buf;
-}
-
-void json_escape(std::string& out, std::string_view s) {
-    for (char ch : s) {
-        auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += ch;
-        }
-    }
+    using namespace std::chrono;
+    const auto now = time_point_cast<milliseconds>(system_clock::now());
+    const sys_seconds second = floor<seconds>(now);
+    std::string text = format_rfc3339_utc(second);
+    char millis[8];
+    std::snprintf(millis, sizeof millis, ".%03d", static_cast<int>((now - second).count()));
+    text.insert(text.size() - 1, millis);  // before the 'Z'
+    return text;
 }
 
 void write(std::string_view level, std::string_view message) {
     std::string line;
     if (format_ == log_format::json) {
         line =
-            "{\"time\":\"" + timestamp() + "\",\"level\":\"" + std::string(level) + "\",\"msg\":\"";
-        json_escape(line, message);
-        line += "\"}\n";
+            "{\"time\":\"" + timestamp() + "\",\"level\":\"" + std::string(level) + "\",\"msg\":";
+        // The shim's one escaper: a message may quote client bytes (a path, a header) that are
+        // not valid UTF-8; they become U+FFFD, so the line is valid JSON whatever they hold.
+        append_json_string(line, message);
+        line += "}\n";
     } else {
         line = timestamp() + " " + std::string(level) + " " + std::string(message) + "\n";
     }

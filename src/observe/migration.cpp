@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/rfc3339.hpp"
 #include "json/json_writer.hpp"
 
 namespace shimgate {
@@ -23,6 +24,14 @@ const EVP_MD* sha256() {
 
 std::int64_t unix_seconds(std::chrono::system_clock::time_point t) {
     return std::chrono::floor<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::sys_seconds as_time(std::int64_t unix_seconds) {
+    return std::chrono::sys_seconds{std::chrono::seconds{unix_seconds}};
+}
+
+std::chrono::sys_days day_of(std::int64_t unix_seconds) {
+    return std::chrono::floor<std::chrono::days>(as_time(unix_seconds));
 }
 
 struct client_row {
@@ -83,7 +92,7 @@ void append_html(std::string& out, std::string_view text) {
 
 // "2026-11-23 10:15:07" (UTC), for the page.
 std::string utc_readable(std::int64_t t) {
-    std::string s = utc_rfc3339(t);
+    std::string s = format_rfc3339_utc(as_time(t));
     s[10] = ' ';
     s.pop_back();  // 'Z'
     return s;
@@ -119,27 +128,6 @@ td.n{background:#ffe9c7}
 )";
 
 }  // namespace
-
-std::string utc_date(std::int64_t t) {
-    using namespace std::chrono;
-    const sys_days day = floor<days>(sys_seconds{seconds{t}});
-    const year_month_day ymd{day};
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
-                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
-    return buf;
-}
-
-std::string utc_rfc3339(std::int64_t t) {
-    using namespace std::chrono;
-    const sys_seconds at{seconds{t}};
-    const sys_days day = floor<days>(at);
-    const hh_mm_ss<seconds> tod{at - day};
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "T%02d:%02d:%02dZ", static_cast<int>(tod.hours().count()),
-                  static_cast<int>(tod.minutes().count()), static_cast<int>(tod.seconds().count()));
-    return utc_date(t) + buf;
-}
 
 std::string credential_fingerprint(std::string_view token) {
     std::string input;
@@ -210,15 +198,16 @@ void migration_tracker::record(std::string_view rule, std::string_view token,
         ++*recent_.day_calls;
         return;
     }
-    auto day = u->calls_per_day.try_emplace(utc_date(t), 0).first;
+    auto day = u->calls_per_day.try_emplace(format_rfc3339_date(day_of(t)), 0).first;
     ++day->second;
     // Only the newest day is remembered: it is never the one erased below.
     const bool newest = std::next(day) == u->calls_per_day.end();
     while (u->calls_per_day.size() > max_days) u->calls_per_day.erase(u->calls_per_day.begin());
     recent_.day_calls = newest ? &day->second : nullptr;
-    constexpr std::int64_t day_seconds = 86400;
-    recent_.day_begin = t - ((t % day_seconds) + day_seconds) % day_seconds;
-    recent_.day_end = recent_.day_begin + day_seconds;
+    const std::chrono::sys_days day_start = day_of(t);
+    recent_.day_begin = std::chrono::sys_seconds{day_start}.time_since_epoch().count();
+    recent_.day_end =
+        std::chrono::sys_seconds{day_start + std::chrono::days{1}}.time_since_epoch().count();
 }
 
 std::string render_migration_json(const migration_snapshot& s) {
@@ -243,9 +232,9 @@ std::string render_migration_json(const migration_snapshot& s) {
             w.key("calls");
             append_uint(out, c.usage->calls);
             w.key("first_seen");
-            w.string_value(utc_rfc3339(c.usage->first_seen));
+            w.string_value(format_rfc3339_utc(as_time(c.usage->first_seen)));
             w.key("last_seen");
-            w.string_value(utc_rfc3339(c.usage->last_seen));
+            w.string_value(format_rfc3339_utc(as_time(c.usage->last_seen)));
             w.key("calls_per_day");
             json_object_writer days(out);
             for (const auto& [day, n] : c.usage->calls_per_day) {
@@ -267,7 +256,9 @@ std::string render_migration_html(const migration_snapshot& s,
     const std::int64_t now_s = unix_seconds(now);
     // The window: html_days UTC dates ending with today, oldest first.
     std::vector<std::string> window;
-    for (int i = html_days - 1; i >= 0; --i) window.push_back(utc_date(now_s - i * 86400LL));
+    const std::chrono::sys_days today = day_of(now_s);
+    for (int i = html_days - 1; i >= 0; --i)
+        window.push_back(format_rfc3339_date(today - std::chrono::days{i}));
 
     const auto routes = group_by_route(s);
     std::size_t client_count = 0;

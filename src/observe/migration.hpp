@@ -66,8 +66,4 @@ constexpr int html_days = 14;
 std::string render_migration_html(const migration_snapshot& s,
                                   std::chrono::system_clock::time_point now);
 
-// "2026-11-23" (UTC) and "2026-11-23T10:15:07Z" for unix seconds.
-std::string utc_date(std::int64_t unix_seconds);
-std::string utc_rfc3339(std::int64_t unix_seconds);
-
 }  // namespace shimgate

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/rfc3339.hpp"
 #include "json/json_members.hpp"
 #include "json/json_splice.hpp"
 #include "json/json_writer.hpp"
@@ -87,45 +88,15 @@ std::string_view expected(field_type t) {
     return "has the wrong type";
 }
 
-// Digits s[at, at+n) as a number, -1 if any is not a digit.
-int number_at(std::string_view s, std::size_t at, std::size_t n) {
-    int v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-        if (i >= s.size() || s[i] < '0' || s[i] > '9') return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    return v;
-}
-
-// YYYY-MM-DD, a real calendar date (RFC 3339 full-date).
+// RFC 3339 full-date, a real calendar date.
 bool is_date(std::string_view s) {
-    if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-    const int y = number_at(s, 0, 4), m = number_at(s, 5, 2), d = number_at(s, 8, 2);
-    if (y < 0 || m < 1 || m > 12 || d < 1) return false;
-    static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    return d <= days[m - 1] + (m == 2 && leap ? 1 : 0);
+    return parse_rfc3339(s, rfc3339_form::full_date).has_value();
 }
 
-// RFC 3339 date-time: full-date "T" HH:MM:SS [.frac] ("Z" / ("+" / "-") HH:MM). "T" and "Z" may
-// be lower case (RFC 3339 §5.6 note); second 60 is a leap second.
+// RFC 3339 date-time. Client values get the whole grammar: "T" and "Z" may be lower case (§5.6
+// note) and second 60, a leap second, is accepted.
 bool is_date_time(std::string_view s) {
-    if (s.size() < 20 || !is_date(s.substr(0, 10)) || (s[10] != 'T' && s[10] != 't')) return false;
-    if (s[13] != ':' || s[16] != ':') return false;
-    const int h = number_at(s, 11, 2), mi = number_at(s, 14, 2), sec = number_at(s, 17, 2);
-    if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) return false;
-    std::size_t i = 19;
-    if (s[i] == '.') {
-        const std::size_t start = ++i;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
-        if (i == start) return false;
-    }
-    if (i == s.size()) return false;
-    if (s[i] == 'Z' || s[i] == 'z') return i + 1 == s.size();
-    if (s[i] != '+' && s[i] != '-') return false;
-    if (s.size() - i != 6 || s[i + 3] != ':') return false;
-    const int oh = number_at(s, i + 1, 2), om = number_at(s, i + 4, 2);
-    return oh >= 0 && oh <= 23 && om >= 0 && om <= 59;
+    return parse_rfc3339(s, rfc3339_form::date_time).has_value();
 }
 
 const std::string* find_param(const path_params& params, std::string_view name) {
