@@ -1,3 +1,7 @@
+// client_session: the connection's lifecycle (handshake, the idle wait, the close), reading and
+// dispatching each request head, and the two flows, pass-through and translate. What the session
+// writes to its client on its own behalf (answers, refusals, the 100) and its reads of a body are
+// in session_client.cpp.
 #include "net/session.hpp"
 
 #include <array>
@@ -445,106 +449,6 @@ void client_session::write_translated_head(const rule_set& rules, const upstream
     rs().out.clear();
     write_upstream_head(rs().out, call.method, upstream_target(call.target), parser_->get(),
                         forwarding(), {body_framing::length, call.body.size()}, drop, add);
-}
-
-// ---------------------------------------------------------------- the client's side
-
-net::awaitable<exchange_error> client_session::read_whole_body(std::string& out) {
-    out.clear();
-    if (auto len = parser_->content_length()) out.reserve(*len);
-    char* relay = relay_buffer();
-    while (!parser_->is_done()) {
-        stream_.tcp().expires_after(w_.cfg.idle_timeout);
-        std::size_t got = 0;
-        beast::error_code ec =
-            co_await read_body_piece(stream_, buffer_, *parser_, relay, relay_size, got);
-        out.append(relay, got);
-        rq_.bytes_in = out.size();
-        if (ec == http::error::body_limit) co_return exchange_error::body_too_large;
-        if (ec) co_return exchange_error::body_incomplete;
-    }
-    co_return exchange_error::none;
-}
-
-// A client that sent `Expect: 100-continue` waits for the 100 before its body. False: the client
-// cannot be written to.
-net::awaitable<bool> client_session::send_continue_if_expected() {
-    if (!continue_expected(parser_->get(), buffer_.size(), body_pending())) co_return true;
-    co_return co_await write_client("HTTP/1.1 100 Continue\r\n\r\n");
-}
-
-net::awaitable<client_session::next> client_session::send_answer(unsigned status,
-                                                                 std::string_view content_type,
-                                                                 std::string_view body,
-                                                                 const rule* route, bool keep_alive,
-                                                                 std::string_view challenge) {
-    keep_alive = keep_alive && !close_after_ && parser_ && client_keep_alive();
-    if (rq_.request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq_.request_id);
-    rq_.status = status;
-    rq_.bytes_out = body.size();
-    write_answer_head(status, content_type, body.size(), route, keep_alive, challenge);
-    const bool written = co_await write_client(rs().out, body);
-    co_return written&& keep_alive ? next::keep_alive : next::close;
-}
-
-// The head of the shim's own answer, into rs().out (built outside the coroutine frame).
-void client_session::write_answer_head(unsigned status, std::string_view content_type,
-                                       std::size_t body_size, const rule* route, bool keep_alive,
-                                       std::string_view challenge) {
-    rs().out.clear();
-    write_own_answer_head(rs().out,
-                          {status, content_type, body_size, route, keep_alive,
-                           parser_ ? parser_->get().version() : 11u, rq_.request_id, challenge});
-}
-
-net::awaitable<client_session::next> client_session::refuse(const rule* route, error_style style,
-                                                            unsigned status,
-                                                            std::string_view message,
-                                                            refusal_reason reason,
-                                                            bool keep_alive) {
-    if (!keep_alive) close_after_ = true;
-    w_.metrics.count_refusal(reason);
-    // The answer is built in the scratch, outside this frame (it stays under Asio's recycling
-    // limit).
-    rs().answer = render_error(style, status, message);
-    if (status == 401 && route) make_challenge(*route, rs().challenge);
-    const client_answer& a = rs().answer;
-    const std::string_view challenge =
-        status == 401 && route ? std::string_view(rs().challenge) : std::string_view();
-    co_return co_await send_answer(a.status, a.content_type, a.body, route, keep_alive, challenge);
-}
-
-net::awaitable<client_session::next> client_session::refuse(const rule* route, error_style style,
-                                                            const refusal& why, bool keep_alive) {
-    co_return co_await refuse(route, style, why.status, why.message, why.reason, keep_alive);
-}
-
-net::awaitable<client_session::next> client_session::refuse(const rule* route, error_style style,
-                                                            exchange_error e, bool keep_alive) {
-    const exchange_outcome& o = outcome_of(e);
-    co_return co_await refuse(route, style, o.status, o.message, o.reason, keep_alive);
-}
-
-net::awaitable<bool> client_session::write_client(std::string_view a, std::string_view b,
-                                                  std::string_view c, std::string_view d) {
-    std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c),
-                                          net::buffer(d)};
-    stream_.tcp().expires_after(w_.cfg.idle_timeout);
-    const beast::error_code ec = co_await write_all(stream_, bufs);
-    co_return !ec;
-}
-
-bool client_session::client_keep_alive() const {
-    return parser_->keep_alive() && !w_.draining && !close_after_;
-}
-
-bool client_session::body_pending() const {
-    return !parser_->is_done();
-}
-
-bool client_session::body_over_limit() const {
-    auto len = parser_->content_length();
-    return len && *len > w_.cfg.max_body;
 }
 
 std::string_view client_session::upstream_target(std::string_view target) {
