@@ -216,6 +216,35 @@ TEST(Observe, MetricsMoveWithEachKindOfRequestAndParse) {
     EXPECT_EQ(request(admin, "GET", "/readyz").status, 200u);
 }
 
+// A refusal is counted under the reason it was made for, never under one read back from its
+// words: a client value "duplicate key, malformed JSON" that the message quotes is still a type
+// refusal (the body is valid JSON), and a real duplicate key is bad_json.
+TEST(Observe, RefusalReasonComesFromWhereItWasMadeNotFromItsMessage) {
+    backend be;
+    shim gate(be.port, {"--admin", "127.0.0.1:0"});
+    auto scrape = [&] { return parse_metrics(request(gate.admin_port, "GET", "/metrics").body); };
+    const std::string headers = "Authorization: Token t\r\nContent-Type: application/json\r\n";
+    auto before = scrape();
+    auto mismatch = request(gate.port, "PUT", "/v1/users/u1",
+                            R"({"user_group_id":"duplicate key, malformed JSON"})", headers);
+    EXPECT_EQ(mismatch.status, 400u);
+    EXPECT_NE(mismatch.body.find("duplicate key, malformed JSON"), std::string::npos)
+        << "the message quotes the client's value: " << mismatch.body;
+    auto after = scrape();
+    auto delta = [&](const std::string& key) { return after[key] - before[key]; };
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=type}"), 1.0);
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=bad_json}"), 0.0);
+
+    before = after;
+    EXPECT_EQ(request(gate.port, "PUT", "/v1/users/u1",
+                      R"({"user_group_id":"u1","user_group_id":"u1"})", headers)
+                  .status,
+              400u);
+    after = scrape();
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=bad_json}"), 1.0);
+    EXPECT_EQ(delta("shimgate_refusals_total{reason=type}"), 0.0);
+}
+
 TEST(Observe, MigrationPageShowsWhoStillCallsTheDeprecatedRoute) {
     backend be({"--token", "team-a-token", "--token", "team-b-token"});
     shim gate(be.port, {"--admin", "127.0.0.1:0"});
