@@ -5,14 +5,15 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>  // rtattr, RTA_*
 #include <linux/sock_diag.h>
-#include <linux/tcp.h>  // TCP_NODELAY, and struct tcp_info with tcpi_bytes_received
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <optional>
 #include <stdexcept>
@@ -26,6 +27,12 @@ struct peer_state {
     std::uint64_t bytes_received = 0;  // arrived in its socket so far
     std::uint32_t unread = 0;          // arrived but not read by shimgate yet
 };
+
+// Where the kernel's struct tcp_info (linux/tcp.h, which cannot be included beside glibc's
+// netinet/tcp.h) has tcpi_bytes_received: after tcpi_total_retrans, the last field glibc's copy
+// knows, come four __u64 (pacing_rate, max_pacing_rate, bytes_acked, bytes_received).
+static_assert(offsetof(tcp_info, tcpi_total_retrans) == 100);
+constexpr std::size_t bytes_received_at = 104 + 3 * 8;
 
 // Asks sock_diag about one TCP socket by its exact address pair (no dump: a direct lookup).
 class peer_probe {
@@ -82,9 +89,10 @@ class peer_probe {
         int left = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *msg));
         for (auto* a = reinterpret_cast<rtattr*>(msg + 1); RTA_OK(a, left); a = RTA_NEXT(a, left)) {
             if (a->rta_type != INET_DIAG_INFO) continue;
-            tcp_info info{};
-            std::memcpy(&info, RTA_DATA(a), std::min<std::size_t>(RTA_PAYLOAD(a), sizeof info));
-            s.bytes_received = info.tcpi_bytes_received;
+            if (RTA_PAYLOAD(a) < bytes_received_at + sizeof s.bytes_received) return std::nullopt;
+            std::memcpy(&s.bytes_received,
+                        static_cast<const char*>(RTA_DATA(a)) + bytes_received_at,
+                        sizeof s.bytes_received);
             return s;
         }
         return std::nullopt;
@@ -159,6 +167,11 @@ piecewise_relay::piecewise_relay(unsigned short upstream_port, std::size_t piece
             workers_.emplace_back([this, fd] { serve(fd); });
         }
     });
+}
+
+void piecewise_relay::settle() {
+    std::unique_lock lock(settle_mutex_);
+    settled_cv_.wait_for(lock, std::chrono::seconds(5), [this] { return settled_ == sends_; });
 }
 
 piecewise_relay::~piecewise_relay() {
@@ -237,14 +250,20 @@ void piecewise_relay::pump_down(int up, int down) {
         }
         for (std::size_t off = 0; off < static_cast<std::size_t>(n); off += piece_) {
             auto size = std::min(piece_, static_cast<std::size_t>(n) - off);
-            if (!send_all(down, buf + off, size)) {
+            ++sends_;  // counted before it goes: a client holding the answer sees every piece
+            bytes_ += size;
+            sent += size;
+            bool delivered = send_all(down, buf + off, size);
+            if (delivered && wait_until_read(probe, sent)) ++read_alone_;
+            {
+                std::lock_guard lock(settle_mutex_);
+                ++settled_;
+            }
+            settled_cv_.notify_all();
+            if (!delivered) {
                 ::shutdown(up, SHUT_RDWR);
                 return;
             }
-            ++sends_;
-            bytes_ += size;
-            sent += size;
-            if (wait_until_read(probe, sent)) ++read_alone_;
         }
     }
 }

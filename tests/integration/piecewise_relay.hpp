@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -34,6 +35,9 @@ class piecewise_relay {
     std::size_t sends() const { return sends_.load(); }
     std::size_t bytes() const { return bytes_.load(); }
     std::size_t pieces_read_alone() const { return read_alone_.load(); }
+    // Returns once the relay is done waiting on every piece sent so far (at most 5 s): after the
+    // client has the whole answer, the relay may still be looking at shimgate's last read.
+    void settle();
 
   private:
     void serve(int down);
@@ -50,6 +54,9 @@ class piecewise_relay {
     std::atomic<std::size_t> sends_{0};
     std::atomic<std::size_t> bytes_{0};
     std::atomic<std::size_t> read_alone_{0};
+    std::size_t settled_ = 0;  // pieces whose wait is over, under settle_mutex_
+    std::mutex settle_mutex_;
+    std::condition_variable settled_cv_;
 };
 
 // For a suite run with the answers whole and in 1- and 5-byte pieces:
