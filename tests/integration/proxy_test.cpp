@@ -28,6 +28,12 @@ struct Proxy : ::testing::TestWithParam<std::size_t> {
         front = std::make_unique<piecewise_relay>(up.port, GetParam());
         gate = std::make_unique<shim>(front->port());
     }
+    void TearDown() override {
+        if (GetParam() == 0) return;
+        front->settle();
+        RecordProperty("relay_sends", std::to_string(front->sends()));
+        RecordProperty("relay_pieces_read_alone", std::to_string(front->pieces_read_alone()));
+    }
     unsigned short port() const { return gate->port; }
 };
 INSTANTIATE_TEST_SUITE_P(Answers, Proxy, every_piece_mode(), piece_mode_name);
