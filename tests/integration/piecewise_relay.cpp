@@ -17,6 +17,7 @@
 #include <cstring>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 
 namespace shimgate::testing {
 
@@ -104,11 +105,11 @@ class peer_probe {
     sockaddr_in self_{};
 };
 
-// Waits until shimgate has received all `sent` bytes and read them. Bounded (a shim that stops
-// reading, e.g. after its own timeout, only makes the pieces after it go unconfirmed); the
-// polling pauses shape no assertion. False if not seen within the bound.
-bool wait_until_read(const peer_probe& probe, std::uint64_t sent) {
-    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+// Waits until shimgate has received all `sent` bytes and read them, at most `bound` (a shim that
+// stops reading only makes the pieces after it go unconfirmed); the polling pauses shape traffic,
+// no assertion. False if not seen within the bound.
+bool wait_until_read(const peer_probe& probe, std::uint64_t sent, std::chrono::milliseconds bound) {
+    auto give_up = std::chrono::steady_clock::now() + bound;
     auto pause = std::chrono::microseconds(10);
     for (;;) {
         auto s = probe.ask();
@@ -233,8 +234,11 @@ void piecewise_relay::serve(int down) {
 }
 
 void piecewise_relay::pump_down(int up, int down) {
+    using namespace std::chrono_literals;
+    constexpr auto patience = 2000ms;
     peer_probe probe(down);
     std::uint64_t sent = 0;
+    bool patient = true;
     char buf[65536];
     for (;;) {
         auto n = ::recv(up, buf, sizeof buf, 0);
@@ -254,7 +258,12 @@ void piecewise_relay::pump_down(int up, int down) {
             bytes_ += size;
             sent += size;
             bool delivered = send_all(down, buf + off, size);
-            if (delivered && wait_until_read(probe, sent)) ++read_alone_;
+            // Once shimgate has let a piece wait the whole bound (it is not reading this
+            // connection now, e.g. the client is slow), the next pieces are only looked at, not
+            // waited for, until it reads again: no multi-second stall per byte.
+            bool read = delivered && wait_until_read(probe, sent, patient ? patience : 0ms);
+            patient = read;
+            if (read) ++read_alone_;
             {
                 std::lock_guard lock(settle_mutex_);
                 ++settled_;

@@ -5,7 +5,9 @@
 // shimgate has read the previous one (its socket's receive queue, asked from the kernel with
 // sock_diag, is empty), so every piece is a separate read on shimgate's side and piece borders
 // fall on every boundary of the answer (status line, header lines, CRLFCRLF, chunk-size lines,
-// trailers). Requests go to the upstream unchanged. End of stream and resets are passed on.
+// trailers). That wait only shapes traffic: it gives up after 2 s, and while shimgate is not
+// reading the connection at all, pieces go without waiting. Requests go to the upstream
+// unchanged. End of stream and resets are passed on.
 //
 // Piece size 0 starts no relay: port() is the upstream's own, so a test parameterised over
 // {0, 1, 5} runs the unchanged set-up once and once per piece size.
