@@ -98,5 +98,43 @@ TEST_P(PiecedAnswers, EveryFramingReachesTheClientTheSame) {
     EXPECT_EQ(front.pieces_read_alone(), front.sends());
 }
 
+// The translate flow reads the whole answer before rewriting it: the same framings, through a
+// dialect route, give the same envelope in every mode.
+TEST_P(PiecedAnswers, DialectAnswersInEveryFramingGiveTheSameEnvelope) {
+    const std::string customer =
+        R"({"success":1,"customer":{"customer_id":"c1","team_id":113,"token":"t","name":"N",)"
+        R"("api_environment_tag":"Customer","is_demo_group":false,"password_hash":"x"}})";
+    const std::string expected =
+        R"({"success":1,"user_group":{"team_id":113,"token":"t","name":"N","provided_id":"c1",)"
+        R"("api_environment_tag":"Customer"}})";
+    std::string chunked =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t at = 0; at < customer.size(); at += 7) {  // 7-byte chunks, hex sizes
+        auto part = customer.substr(at, 7);
+        chunked += std::to_string(part.size()) + ";x=y\r\n" + part + "\r\n";
+    }
+    chunked += "0\r\nX-Trailer: t\r\n\r\n";
+    const std::vector<std::pair<std::string, std::string>> framings{
+        {"length", fake_upstream::answer(200, customer)},
+        {"chunked", chunked},
+        {"interim", "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" +
+                        fake_upstream::answer(200, customer)},
+    };
+    std::string next;
+    fake_upstream up([&](const std::string&) { return next; });
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port());
+    for (const auto& [name, answer] : framings) {
+        next = answer;
+        auto r = request(gate.port, "PUT", "/api/user", R"({"user_group_id":"c1"})",
+                         "Authorization: Token t\r\nContent-Type: application/json\r\n");
+        EXPECT_EQ(r.status, 200u) << name << ": " << r.body;
+        EXPECT_EQ(r.body, expected) << name;
+        EXPECT_EQ(header_of(r.head, "Content-Length"), std::to_string(r.body.size())) << name;
+    }
+    front.settle();
+    EXPECT_EQ(front.pieces_read_alone(), front.sends());
+}
+
 }  // namespace
 }  // namespace shimgate::testing
