@@ -98,6 +98,24 @@ TEST_P(PiecedAnswers, EveryFramingReachesTheClientTheSame) {
     EXPECT_EQ(front.pieces_read_alone(), front.sends());
 }
 
+// An answer that ends where the upstream closes: the last piece is followed by the relay's FIN.
+TEST_P(PiecedAnswers, CloseDelimitedAnswerIsRelayedWhole) {
+    fake_upstream up(
+        [](const std::string&) {
+            return std::string("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end");
+        },
+        /*close_after_reply=*/true);
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port());
+    for (int i = 0; i < 2; ++i) {  // and the next request gets a new upstream connection
+        auto r = request(gate.port, "GET", "/close");
+        EXPECT_EQ(r.status, 200u) << r.head;
+        EXPECT_TRUE(r.complete);
+        EXPECT_EQ(r.body, "until the end");
+    }
+    EXPECT_EQ(up.connections(), 2u);
+}
+
 // The translate flow reads the whole answer before rewriting it: the same framings, through a
 // dialect route, give the same envelope in every mode.
 TEST_P(PiecedAnswers, DialectAnswersInEveryFramingGiveTheSameEnvelope) {
