@@ -1,12 +1,14 @@
 // The three dialects end to end (contract §2–§4): each seed's own curl line, run by real curl
 // against shimgate, reaches the upstream in canonical form and comes back in the documented
 // envelope; every error row in the dialect's own style; nothing refused ever reaches the upstream.
+// Each case runs with the upstream's answers whole and in 1- and 5-byte pieces.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 
 #include "fake_upstream.hpp"
 #include "harness.hpp"
+#include "piecewise_relay.hpp"
 
 namespace shimgate::testing {
 namespace {
@@ -69,11 +71,17 @@ const std::string upstream_customer =
     R"("properties":{"filterValue": "value"},"api_environment_tag":"Customer","is_demo_group":false,)"
     R"("password_hash":"pbkdf2$secret","internal_shard":7}})";
 
-TEST(Dialects, SeedExamplesReachTheUpstreamInCanonicalForm) {
+// Every case runs three times: with the upstream's answers whole, and handed to shimgate in 1-
+// and 5-byte pieces (piecewise_relay), as Envoy runs its integration tests.
+struct Dialects : ::testing::TestWithParam<std::size_t> {};
+INSTANTIATE_TEST_SUITE_P(Answers, Dialects, every_piece_mode(), piece_mode_name);
+
+TEST_P(Dialects, SeedExamplesReachTheUpstreamInCanonicalForm) {
     for (const auto& c : seed_cases) {
         fake_upstream up(
             [](const std::string&) { return fake_upstream::answer(200, upstream_customer); });
-        shim gate(up.port());
+        piecewise_relay front(up.port(), GetParam());
+        shim gate(front.port());
         auto r = run_curl(c.method, "http://127.0.0.1:" + std::to_string(gate.port) + c.path,
                           c.auth, seed_body);
         ASSERT_EQ(r.exit_code, 0) << c.name << r.output;
@@ -94,7 +102,7 @@ TEST(Dialects, SeedExamplesReachTheUpstreamInCanonicalForm) {
     }
 }
 
-TEST(Dialects, SeedExamplesAnswerInTheDocumentedEnvelope) {
+TEST_P(Dialects, SeedExamplesAnswerInTheDocumentedEnvelope) {
     const std::string mintlify =
         R"({"success":1,"user_group":{"team_id":113,"token":"ct_\u00e9","name":"Example 1","provided_id":"example_1",)"
         R"("properties":{"filterValue": "value"},"api_environment_tag":"Customer"}})";
@@ -104,7 +112,8 @@ TEST(Dialects, SeedExamplesAnswerInTheDocumentedEnvelope) {
     for (const auto& c : seed_cases) {
         fake_upstream up(
             [](const std::string&) { return fake_upstream::answer(200, upstream_customer); });
-        shim gate(up.port());
+        piecewise_relay front(up.port(), GetParam());
+        shim gate(front.port());
         auto r = run_curl(c.method, "http://127.0.0.1:" + std::to_string(gate.port) + c.path,
                           c.auth, seed_body);
         ASSERT_EQ(status_of(r.output), 200u) << c.name << r.output;
@@ -117,9 +126,10 @@ TEST(Dialects, SeedExamplesAnswerInTheDocumentedEnvelope) {
     }
 }
 
-TEST(Dialects, AgainstTheReferenceBackend) {
+TEST_P(Dialects, AgainstTheReferenceBackend) {
     backend be;
-    shim gate(be.port);
+    piecewise_relay front(be.port, GetParam());
+    shim gate(front.port());
     std::string base = "http://127.0.0.1:" + std::to_string(gate.port);
     auto explo = run_curl("POST", base + "/api/update_user_group/",
                           "Explo-Authorization: Token demo-token", seed_body);
@@ -154,10 +164,11 @@ TEST(Dialects, AgainstTheReferenceBackend) {
               R"({"success":0,"error":"invalid or missing token"})");
 }
 
-TEST(Dialects, ByteExactValuesAndKeyOrder) {
+TEST_P(Dialects, ByteExactValuesAndKeyOrder) {
     fake_upstream up(
         [](const std::string&) { return fake_upstream::answer(200, upstream_customer); });
-    shim gate(up.port());
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port());
     std::string body =
         R"({"name":"caf\u00e9 \"q\"","user_group_id":"g\u00e9","properties":{"big":1e400,"tiny":0.10000000000000000001,)"
         R"("neg":-0,"arr":[1,2,{"x":null}]},"extra":12345678901234567890})";
@@ -179,10 +190,11 @@ struct refused_case {
     std::string expected_body;  // exact, or empty to check only the style
 };
 
-TEST(Dialects, EveryRefusalInTheDialectsStyleAndNothingForwarded) {
+TEST_P(Dialects, EveryRefusalInTheDialectsStyleAndNothingForwarded) {
     fake_upstream up(
         [](const std::string&) { return fake_upstream::answer(200, upstream_customer); });
-    shim gate(up.port(), {"--max-body", "1000"});
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port(), {"--max-body", "1000"});
     const std::string json = "Content-Type: application/json\r\n";
     std::vector<refused_case> cases{
         {"malformed JSON", "PUT", "/api/user", "Authorization: Token t\r\n" + json,
@@ -240,10 +252,11 @@ TEST(Dialects, EveryRefusalInTheDialectsStyleAndNothingForwarded) {
     EXPECT_EQ(up.requests().size(), 0u) << "a refused request reached the upstream";
 }
 
-TEST(Dialects, UpstreamRefusalsAndFailures) {
+TEST_P(Dialects, UpstreamRefusalsAndFailures) {
     std::string next;
     fake_upstream up([&](const std::string&) { return next; });
-    shim gate(up.port(), {"--upstream-timeout", "0.5"});
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port(), {"--upstream-timeout", "0.5"});
     const std::string headers =
         "Explo-Authorization: Token t\r\nContent-Type: application/json\r\n";
     const std::string body = R"({"user_group_id":"g"})";
@@ -290,10 +303,11 @@ TEST(Dialects, UpstreamRefusalsAndFailures) {
     EXPECT_EQ(r.status, 504u);
 }
 
-TEST(Dialects, NormalisedSpellingsOfADialectRouteAreTranslatedToo) {
+TEST_P(Dialects, NormalisedSpellingsOfADialectRouteAreTranslatedToo) {
     fake_upstream up(
         [](const std::string&) { return fake_upstream::answer(200, upstream_customer); });
-    shim gate(up.port());
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port());
     for (std::string path :
          {"/api//user", "/api/./user", "/x/../api/user", "/%61pi/user", "/api/user?x=1"}) {
         auto r = request(gate.port, "PUT", path, R"({"name":"n"})", "Authorization: Token t\r\n");
@@ -308,10 +322,11 @@ TEST(Dialects, NormalisedSpellingsOfADialectRouteAreTranslatedToo) {
     EXPECT_EQ(request_line_of(up.requests()[0]), "POST /api/update_customer/?trace=1 HTTP/1.1");
 }
 
-TEST(Dialects, OnlyTheCanonicalCredentialAndNoStaleBodyHeadersReachTheUpstream) {
+TEST_P(Dialects, OnlyTheCanonicalCredentialAndNoStaleBodyHeadersReachTheUpstream) {
     fake_upstream up(
         [](const std::string&) { return fake_upstream::answer(200, upstream_customer); });
-    shim gate(up.port());
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port());
     // Another dialect's credential header rides along on a Mintlify call: it must not leak.
     auto r = request(
         gate.port, "PUT", "/api/user", R"({"user_group_id":"x","name":"n"})",
@@ -333,7 +348,7 @@ TEST(Dialects, OnlyTheCanonicalCredentialAndNoStaleBodyHeadersReachTheUpstream) 
     EXPECT_EQ(up.requests().size(), 1u);
 }
 
-TEST(Dialects, TricklingUpstreamAnswerStillTimesOut) {
+TEST_P(Dialects, TricklingUpstreamAnswerStillTimesOut) {
     // The head arrives at once, then the body never completes: one deadline covers the whole
     // answer.
     fake_upstream up([](const std::string&) {
@@ -341,7 +356,8 @@ TEST(Dialects, TricklingUpstreamAnswerStillTimesOut) {
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
             "500\r\n\r\n{\"a\":");
     });
-    shim gate(up.port(), {"--upstream-timeout", "0.5"});
+    piecewise_relay front(up.port(), GetParam());
+    shim gate(front.port(), {"--upstream-timeout", "0.5"});
     auto start = std::chrono::steady_clock::now();
     auto r = request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"g"})",
                      "Explo-Authorization: Token t\r\nContent-Type: application/json\r\n");
