@@ -267,8 +267,9 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         if (*len > 0 && *len <= relay_size) {
             const bool continued = co_await send_continue_if_expected();
             if (!continued) co_return next::close;
-            if (auto e = co_await read_whole_body(rs().body); e != exchange_error::none)
-                co_return co_await refuse(nullptr, error_style::problem, e, false);
+            const exchange_error read = co_await read_whole_body(rs().body);
+            if (read != exchange_error::none)
+                co_return co_await refuse(nullptr, error_style::problem, read, false);
             buffered_body = rs().body;
         }
     }
@@ -277,29 +278,30 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     std::array<header_pair, 1> add{header_pair{request_id_field, rq_.request_id}};
     write_upstream_head(rs().out, req.method_string(), upstream_target(target), req, forwarding(),
                         body, drop, add);
-    if (auto e = co_await upstream_.send(rs().out, buffered_body); e != exchange_error::none) {
-        co_return co_await refuse(nullptr, error_style::problem, e,
+    const exchange_error sent = co_await upstream_.send(rs().out, buffered_body);
+    if (sent != exchange_error::none) {
+        co_return co_await refuse(nullptr, error_style::problem, sent,
                                   client_keep_alive() && !body_pending());
     }
     if (body_pending()) {
         const bool continued = co_await send_continue_if_expected();
         if (!continued) co_return next::close;
-        auto e = co_await upstream_.stream_body(stream_, buffer_, *parser_,
-                                                body.kind == body_framing::chunked, relay_buffer(),
-                                                rq_.bytes_in);
-        if (e != exchange_error::none) {
+        const exchange_error streamed = co_await upstream_.stream_body(
+            stream_, buffer_, *parser_, body.kind == body_framing::chunked, relay_buffer(),
+            rq_.bytes_in);
+        if (streamed != exchange_error::none) {
             upstream_.abandon();
             close_after_ = true;
-            if (e == exchange_error::client_gone) co_return next::close;
-            co_return co_await refuse(nullptr, error_style::problem, e, false);
+            if (streamed == exchange_error::client_gone) co_return next::close;
+            co_return co_await refuse(nullptr, error_style::problem, streamed, false);
         }
     }
     const bool head_request = req.method() == http::verb::head;
     const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
-    if (auto e = co_await upstream_.read_head(rs(), head_request, deadline);
-        e != exchange_error::none) {
+    const exchange_error answered = co_await upstream_.read_head(rs(), head_request, deadline);
+    if (answered != exchange_error::none) {
         upstream_.abandon();
-        co_return co_await refuse(nullptr, error_style::problem, e, client_keep_alive());
+        co_return co_await refuse(nullptr, error_style::problem, answered, client_keep_alive());
     }
     co_return co_await relay_answer(head_request);
 }
@@ -330,8 +332,8 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
         std::size_t got = 0;
         if (!upstream_.answer_done()) {
             const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
-            if (auto e = co_await upstream_.read_piece(relay, got, deadline);
-                e != exchange_error::none) {
+            auto [ec, n] = co_await upstream_.read_piece(relay, deadline);
+            if (const exchange_error e = upstream_.piece_done(ec, got); e != exchange_error::none) {
                 upstream_.abandon();
                 rq_.upstream_time = upstream_.elapsed();
                 if (!head_sent) co_return co_await refuse(nullptr, error_style::problem, e, false);
@@ -387,13 +389,12 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     }
     const bool continued = co_await send_continue_if_expected();
     if (!continued) co_return next::close;
-    if (auto e = co_await read_whole_body(rs().body); e != exchange_error::none) {
-        if (e == exchange_error::body_too_large) {
-            why = body_limit_refusal(w_.cfg.max_body);
-            co_return co_await refuse(first, first->errors, *why, false);
-        }
-        co_return co_await refuse(first, first->errors, e, false);
+    const exchange_error read = co_await read_whole_body(rs().body);
+    if (read == exchange_error::body_too_large) {
+        why = body_limit_refusal(w_.cfg.max_body);
+        co_return co_await refuse(first, first->errors, *why, false);
     }
+    if (read != exchange_error::none) co_return co_await refuse(first, first->errors, read, false);
     const rule* r = select_by_body(match, rs().body, w_.json);
     rq_.route = r;
     upstream_call& call = rs().call;  // reused: no allocation per request once grown
@@ -401,8 +402,9 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     if (why) co_return co_await refuse(r, r->errors, *why, client_keep_alive());
 
     write_translated_head(rules, call);
-    if (auto e = co_await upstream_.send(rs().out, call.body); e != exchange_error::none)
-        co_return co_await refuse(r, r->errors, e, client_keep_alive());
+    const exchange_error sent = co_await upstream_.send(rs().out, call.body);
+    if (sent != exchange_error::none)
+        co_return co_await refuse(r, r->errors, sent, client_keep_alive());
     // One deadline for the whole answer: a rewritten answer is read whole, so a trickle of bytes
     // must not stretch it.
     const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;

@@ -24,8 +24,9 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
     while (!parser_->is_done()) {
         stream_.tcp().expires_after(w_.cfg.idle_timeout);
         std::size_t got = 0;
-        beast::error_code ec =
-            co_await read_body_piece(stream_, buffer_, *parser_, relay, worker::relay_size, got);
+        beast::error_code ec = parse_body_piece(buffer_, *parser_, relay, worker::relay_size);
+        if (ec == http::error::need_more) ec = co_await read_and_parse(stream_, buffer_, *parser_);
+        ec = body_piece_done(*parser_, ec, worker::relay_size, got);
         out.append(relay, got);
         rq_.bytes_in = out.size();
         if (ec == http::error::body_limit) co_return exchange_error::body_too_large;
@@ -98,7 +99,9 @@ net::awaitable<bool> client_session::write_client(std::string_view a, std::strin
     std::array<net::const_buffer, 4> bufs{net::buffer(a), net::buffer(b), net::buffer(c),
                                           net::buffer(d)};
     stream_.tcp().expires_after(w_.cfg.idle_timeout);
-    const beast::error_code ec = co_await write_all(stream_, bufs);
+    beast::error_code ec;
+    std::size_t n = 0;
+    if (!write_at_once(stream_, bufs, ec, n)) ec = co_await write_rest(stream_, bufs, n);
     co_return !ec;
 }
 

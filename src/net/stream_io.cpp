@@ -30,15 +30,4 @@ net::awaitable<beast::error_code> read_and_parse(flex_stream& s, client_buffer& 
     }
 }
 
-net::awaitable<beast::error_code> read_body_piece(flex_stream& s, client_buffer& b,
-                                                  request_flat_parser& p, char* relay,
-                                                  std::size_t size, std::size_t& got) {
-    p.lend_body_buffer(relay, size);
-    beast::error_code ec = parse_buffered(b, p);
-    if (ec == http::error::need_more) ec = co_await read_and_parse(s, b, p);
-    if (ec == http::error::need_buffer) ec = {};
-    got = size - p.body_left();
-    co_return ec;
-}
-
 }  // namespace shimgate

@@ -1,12 +1,14 @@
 #pragma once
 // The I/O steps the session and the upstream exchange share, each written once:
-// - write_all: writes a buffer sequence whole. What the socket takes at once goes without waiting
-//   (plain TCP: usually everything); only a remainder (or TLS) goes through Asio's async_write.
-// - read_body_piece: one step of a client's request body into a lent buffer. What is already
-//   buffered is parsed at once (no I/O, no posted completion); only a parser that wants more
-//   bytes reads (read_and_parse). Beast's composed read costs a composed op, work guards and a
-//   posted completion per call; the upstream's answer body stays on it, which keeps the soak's p99
-//   under saturation lower (measured, cause unknown: docs/architecture.md, "Reading bodies").
+// - write_at_once / write_rest: a buffer sequence written whole. What the socket takes at once goes
+//   without waiting (plain TCP: usually everything); only a remainder (or TLS) goes through Asio's
+//   async_write, in a coroutine.
+// - parse_body_piece / read_and_parse / body_piece_done: one step of a client's request body into
+//   a lent buffer. What is already buffered is parsed at once (no I/O, no coroutine frame, no
+//   posted completion); only a parser that wants more bytes reads (read_and_parse). Beast's
+//   composed read costs a composed op, work guards and a posted completion per call; the upstream's
+//   answer body stays on it, which keeps the soak's p99 under saturation lower (measured, cause
+//   unknown: docs/architecture.md, "Reading bodies").
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -37,23 +39,29 @@ inline std::string_view as_view(boost::asio::const_buffer b) {
     return {static_cast<const char*>(b.data()), b.size()};
 }
 
-// All of `buffers`, or the error that stopped it (the stream's deadline is the caller's to set).
-// `written`, if given, receives how many bytes went.
+// Writing a buffer sequence whole, in two steps so that the usual case costs no coroutine frame:
+//   if (!write_at_once(s, buffers, ec, n)) ec = co_await write_rest(s, buffers, n);
+// write_at_once puts what the socket takes now (plain TCP: usually everything). True when nothing
+// is left to do: all written, or failed (`ec` set); false when the rest must go through
+// write_rest, `n` bytes having gone (TLS: always, with n = 0). The stream's deadline is the
+// caller's to set.
 template <class ConstBuffers>
-boost::asio::awaitable<boost::beast::error_code> write_all(flex_stream& s,
-                                                           const ConstBuffers& buffers,
-                                                           std::size_t* written = nullptr) {
-    boost::beast::error_code ec;
-    std::size_t n = s.write_now(buffers, ec);
+bool write_at_once(flex_stream& s, const ConstBuffers& buffers, boost::beast::error_code& ec,
+                   std::size_t& n) {
+    n = s.write_now(buffers, ec);
     if (ec == boost::asio::error::would_block) ec = {};
-    if (!ec && n < boost::asio::buffer_size(buffers)) {
-        boost::beast::buffers_suffix<ConstBuffers> rest(buffers);
-        rest.consume(n);
-        auto [wec, m] = co_await boost::asio::async_write(s, rest, use_tuple);
-        ec = wec;
-        n += m;
-    }
-    if (written) *written = n;
+    return ec || n == boost::asio::buffer_size(buffers);
+}
+
+// The rest of `buffers` after the first `n` bytes; `n` becomes the bytes written in all.
+template <class ConstBuffers>
+boost::asio::awaitable<boost::beast::error_code> write_rest(flex_stream& s,
+                                                            const ConstBuffers& buffers,
+                                                            std::size_t& n) {
+    boost::beast::buffers_suffix<ConstBuffers> rest(buffers);
+    rest.consume(n);
+    auto [ec, m] = co_await boost::asio::async_write(s, rest, use_tuple);
+    n += m;
     co_return ec;
 }
 
@@ -73,11 +81,24 @@ boost::beast::error_code parse_buffered(client_buffer& b,
 boost::asio::awaitable<boost::beast::error_code> read_and_parse(flex_stream& s, client_buffer& b,
                                                                 request_flat_parser& p);
 
-// One step of a request body into `relay` (`size` bytes lent to the parser); `got` is what it
-// holds after. The error is the parser's or the stream's (need_buffer, a full relay, is none).
-boost::asio::awaitable<boost::beast::error_code> read_body_piece(flex_stream& s, client_buffer& b,
-                                                                 request_flat_parser& p,
-                                                                 char* relay, std::size_t size,
-                                                                 std::size_t& got);
+// One step of a request body, in the same two steps:
+//   ec = parse_body_piece(buffer, parser, relay, size);
+//   if (ec == http::error::need_more) ec = co_await read_and_parse(stream, buffer, parser);
+//   ec = body_piece_done(parser, ec, size, got);
+// The first lends `relay` (`size` bytes) to the parser and parses what is buffered; the last says
+// how much the relay holds (`got`) and clears need_buffer (a full relay is no error).
+inline boost::beast::error_code parse_body_piece(client_buffer& b, request_flat_parser& p,
+                                                 char* relay, std::size_t size) {
+    p.lend_body_buffer(relay, size);
+    return parse_buffered(b, p);
+}
+
+inline boost::beast::error_code body_piece_done(const request_flat_parser& p,
+                                                boost::beast::error_code ec, std::size_t size,
+                                                std::size_t& got) {
+    got = size - p.body_left();
+    if (ec == boost::beast::http::error::need_buffer) ec = {};
+    return ec;
+}
 
 }  // namespace shimgate

@@ -35,8 +35,10 @@ net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         const bool reused = up_->reused;
         std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};
+        beast::error_code ec;
         std::size_t written = 0;
-        const beast::error_code ec = co_await write_all(up_->stream, bufs, &written);
+        if (!write_at_once(up_->stream, bufs, ec, written))
+            ec = co_await write_rest(up_->stream, bufs, written);
         if (!ec) co_return exchange_error::none;
         up_.reset();
         // Nothing written is what makes a retry safe: a reused connection that the upstream closed
@@ -56,8 +58,9 @@ net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& clien
     while (!parser.is_done()) {
         client.tcp().expires_after(w_.cfg.idle_timeout);
         std::size_t got = 0;
-        beast::error_code ec =
-            co_await read_body_piece(client, buffer, parser, relay, worker::relay_size, got);
+        beast::error_code ec = parse_body_piece(buffer, parser, relay, worker::relay_size);
+        if (ec == http::error::need_more) ec = co_await read_and_parse(client, buffer, parser);
+        ec = body_piece_done(parser, ec, worker::relay_size, got);
         if (ec == http::error::body_limit) co_return exchange_error::body_too_large;
         if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
             ec != http::error::end_of_stream && ec != http::error::partial_message) {
@@ -69,8 +72,11 @@ net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& clien
         std::array<net::const_buffer, 3> bufs{net::buffer(frame.prefix), net::buffer(relay, got),
                                               net::buffer(frame.suffix)};
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
-        if (auto wec = co_await write_all(up_->stream, bufs))
-            co_return timeout_or(timed_out(wec), exchange_error::upstream_body_failed);
+        beast::error_code wec;
+        std::size_t n = 0;
+        if (!write_at_once(up_->stream, bufs, wec, n))
+            wec = co_await write_rest(up_->stream, bufs, n);
+        if (wec) co_return timeout_or(timed_out(wec), exchange_error::upstream_body_failed);
     }
     co_return exchange_error::none;
 }
@@ -123,24 +129,26 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
     }
     while (!parser_->is_done()) {
         std::size_t got = 0;
-        if (auto e = co_await read_piece(relay, got, deadline); e != exchange_error::none)
-            co_return e;
+        auto [ec, n] = co_await read_piece(relay, deadline);
+        if (const exchange_error e = piece_done(ec, got); e != exchange_error::none) co_return e;
         out.append(relay, got);
         if (out.size() > limit) co_return exchange_error::upstream_too_large;
     }
     co_return exchange_error::none;
 }
 
-net::awaitable<exchange_error> upstream_exchange::read_piece(char* relay, std::size_t& got,
-                                                             steady_time deadline) {
+upstream_exchange::piece_read upstream_exchange::read_piece(char* relay, steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
     parser_->lend_body_buffer(relay, worker::relay_size);
-    auto [ec, n] = co_await http::async_read_some(up_->stream, up_->buffer, *parser_, use_tuple);
-    if (ec == http::error::need_buffer) ec = {};
+    return http::async_read_some(up_->stream, up_->buffer, *parser_, use_tuple);
+}
+
+exchange_error upstream_exchange::piece_done(beast::error_code ec, std::size_t& got) noexcept {
     got = worker::relay_size - parser_->body_left();
+    if (ec == http::error::need_buffer) ec = {};
     if (ec && !(ec == http::error::end_of_stream && parser_->is_done()))
-        co_return timeout_or(timed_out(ec), exchange_error::upstream_cut);
-    co_return exchange_error::none;
+        return timeout_or(timed_out(ec), exchange_error::upstream_cut);
+    return exchange_error::none;
 }
 
 void upstream_exchange::finish() noexcept {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include "net/request_scratch.hpp"
 #include "net/stream_io.hpp"
@@ -45,9 +46,13 @@ class upstream_exchange {
     boost::asio::awaitable<exchange_error> read_body(std::string& out, std::size_t limit,
                                                      steady_time deadline, char* relay);
 
-    // One piece of the answer body into `relay`; `got` its size; within `deadline`.
-    boost::asio::awaitable<exchange_error> read_piece(char* relay, std::size_t& got,
-                                                      steady_time deadline);
+    // One piece of the answer body into `relay`, within `deadline`, in two steps so that no
+    // coroutine frame is added to Beast's read:
+    //   auto [ec, n] = co_await read_piece(relay, deadline);
+    //   exchange_error e = piece_done(ec, got);  // `got`: the bytes in `relay`
+    using piece_read = boost::asio::awaitable<std::tuple<boost::beast::error_code, std::size_t>>;
+    piece_read read_piece(char* relay, steady_time deadline);
+    exchange_error piece_done(boost::beast::error_code ec, std::size_t& got) noexcept;
 
     const response_head& answer() const noexcept { return parser_->get(); }
     response_flat_parser& parser() noexcept { return *parser_; }
