@@ -4,10 +4,13 @@
 // What this file buys, measured against the plain path (SHIMGATE_ASIO_PRIVATE=OFF) on the Explo
 // keep-alive translation, shimgate --threads 1 and an nginx upstream on one core, the load on the
 // other (as bench/run), medians of three interleaved runs:
-//   system calls per request (strace -c -f, 3 s of wrk): 4.16 vs 6.64 with 64 connections, 8.03
-//   vs 10.33 with one: 2.3-2.5 fewer (the plain path adds an epoll_ctl per idle wait, the pool's
-//   MSG_PEEK before each reuse, and a failed recv on 40 % of the upstream reads);
-//   user instructions per request (callgrind, 5,000 requests): 40.0k vs 39.9k, no difference.
+//   system calls per request (strace -c -f, 3 s of wrk): 4.12 vs 6.13 with 64 connections, 8.01
+//   vs 10.01 with one: 2.0 fewer (the plain path adds an epoll_ctl per idle wait and the pool's
+//   MSG_PEEK before each reuse; with other processes busy on the proxy's core, also a failed recv
+//   on 40 % of the upstream reads: 4.16 vs 6.64, 8.03 vs 10.33). bench/run's target is 4.5;
+//   user instructions per request (callgrind, 5,000 requests): 40.0k vs 39.9k, no difference;
+//   proxy CPU per request at 5,000 req/s (h2load --rps, six runs each): 36.5 vs 37.1 us, within
+//   the noise.
 // If a Boost upgrade trips the static_assert and these internals changed, the plain path costs
 // those system calls and nothing else.
 #include <boost/asio/detail/config.hpp>
