@@ -6,19 +6,29 @@
 // replaces beast::tcp_stream, which re-arms an Asio timer on every read and write: a
 // timerfd_settime system call each time its timer becomes the earliest.
 //
-// Reads skip the system call that cannot succeed. Asio's epoll reactor (edge-triggered) keeps, per
-// socket, a flag "a readable edge arrived since the last read that found the socket empty", and
-// tries a read at once (speculatively) while it is set; but it clears it only on EOF, so every
-// read that waits for the peer (the upstream's answer, the client's next request) first costs a
-// recv that fails with EAGAIN. Here a read that would block, or returns less than it asked for,
-// clears the flag at once (no epoll_wait can run between that recv and the clearing, so an edge
-// for bytes that arrive later is reported afterwards and sets it again), and the next read waits
-// for the reactor without a failed recv. A short read says nothing of a close queued behind the
-// bytes, so the socket also asks epoll for EPOLLRDHUP (one epoll_ctl per connection) and a short
-// read out of a report that carried it leaves the flag set. The same flag tells the upstream pool
-// whether anything (a close, stray bytes) arrived on an idle connection (readable_edge_pending).
-#include <boost/asio/detail/reactive_wait_op.hpp>
-#include <boost/asio/ip/tcp.hpp>
+// Reads, and the wait of an idle connection, have two builds:
+//  - the plain path (public Asio only): a read is Asio's async_read_some, which tries the recv at
+//    once and waits for the reactor if it would block (so every read that waits for the peer
+//    begins with a recv failing with EAGAIN); the idle wait is socket::async_wait(wait_read)
+//    (an epoll_ctl per wait on the epoll reactor); readable_edge_pending() is always true, so
+//    the upstream pool peeks before reusing a connection.
+//  - SHIMGATE_ASIO_PRIVATE (CMake option, on by default; epoll reactor only): net/asio_epoll_edge.*
+//    reads and clears the epoll reactor's per-socket "readable edge seen" flag, which Asio clears
+//    only on EOF: a read that would block, or returns less than it asked for, clears it at once
+//    (no epoll_wait can run between that recv and the clearing, so later bytes set it again), and
+//    the next read waits without a failed recv. A short read out of a report that carried
+//    EPOLLRDHUP (watched on every socket, one epoll_ctl per connection) keeps it, since the close
+//    queued behind the bytes is not reported twice. The idle wait is queued on the reactor's read
+//    queue without an epoll_ctl, and the pool reuses a connection on which no edge came without a
+//    peek. What that saves, measured: docs/architecture.md, "Reads without a failed recv".
+#include <boost/asio/ip/tcp.hpp>  // first: Asio's configuration (BOOST_ASIO_HAS_EPOLL)
+#if SHIMGATE_ASIO_PRIVATE && defined(BOOST_ASIO_HAS_EPOLL) && \
+    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT)
+#define SHIMGATE_EPOLL_EDGE 1
+#include "net/asio_epoll_edge.hpp"
+#else
+#define SHIMGATE_EPOLL_EDGE 0
+#endif
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/intrusive/list.hpp>
@@ -63,11 +73,18 @@ class timed_socket : public timed_socket_hook {
     void expires_never() noexcept { expires_at(clock::time_point::max()); }
     bool expired() const noexcept { return expired_; }
 
+    // Whether reads and the pool know when the socket was last read empty (the private path).
+    static constexpr bool tracks_read_edge = SHIMGATE_EPOLL_EDGE;
+
     // Whether bytes or a close may have arrived since the socket was last read empty (true when
-    // unknown: another reactor, or closed).
+    // unknown: the plain path, or closed).
     bool readable_edge_pending() noexcept {
-        bool* edge = read_edge();
+#if SHIMGATE_EPOLL_EDGE
+        bool* edge = asio_epoll_edge::read_flag(socket_);
         return !edge || *edge;
+#else
+        return true;
+#endif
     }
 
     // Called by the sweep: if the deadline has passed, close the socket and fail what follows.
@@ -89,7 +106,8 @@ class timed_socket : public timed_socket_hook {
             [this](auto handler, const MutableBuffers& b) {
                 if (expired_) return fail(std::move(handler));
                 std::size_t want = boost::asio::buffer_size(b);
-                bool* edge = read_edge();
+#if SHIMGATE_EPOLL_EDGE
+                bool* edge = asio_epoll_edge::read_flag(socket_);
                 if (edge && *edge) {
                     // Something arrived since the last empty read: read it now.
                     boost::system::error_code ec;
@@ -100,6 +118,8 @@ class timed_socket : public timed_socket_hook {
                     }
                     *edge = false;  // empty: Asio waits for the next edge instead of trying again
                 }
+#endif
+                // Plain path: Asio tries the recv at once itself, and waits if it would block.
                 socket_.async_read_some(
                     b, completion<decltype(handler)>{this, std::move(handler), want});
             },
@@ -107,35 +127,33 @@ class timed_socket : public timed_socket_hook {
     }
 
     // Completes when the socket has something to read (bytes, a close), without a buffer: an idle
-    // connection holds no receive buffer while it waits. At once if a readable edge is pending.
+    // connection holds no receive buffer while it waits.
     template <class Token>
     auto async_wait_readable(Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code)>(
             [this](auto handler) {
-                if (expired_ || readable_edge_pending()) {
-                    boost::system::error_code ec;
-                    if (expired_) ec = boost::beast::error::timeout;
-                    return boost::asio::post(
-                        socket_.get_executor(),
-                        [h = std::move(handler), ec]() mutable { std::move(h)(ec); });
-                }
-                // Nothing arrived since the socket was read empty: the next edge completes it.
                 using wrapped = completion<decltype(handler)>;
-                wrapped w{this, std::move(handler)};
-                if (!read_edge()) {  // not the epoll reactor, or closed: Asio's own wait
-                    socket_.async_wait(socket_type::wait_read, std::move(w));
-                    return;
+                if (expired_) {
+                    return boost::asio::post(
+                        socket_.get_executor(), [h = std::move(handler)]() mutable {
+                            std::move(h)(boost::system::error_code(boost::beast::error::timeout));
+                        });
                 }
-                // socket::async_wait would re-register the descriptor with epoll (an epoll_ctl per
-                // wait: Asio starts a wait as a non-speculative operation); the same operation
-                // queued as a read needs no system call, the descriptor being registered for
-                // input already.
-                using op =
-                    boost::asio::detail::reactive_wait_op<wrapped, socket_type::executor_type>;
-                typename op::ptr p = {std::addressof(w), op::ptr::allocate(w), nullptr};
-                p.p = new (p.v) op(boost::system::error_code(), w, socket_.get_executor());
-                queue_read_wait(p.p);
-                p.v = p.p = nullptr;
+#if SHIMGATE_EPOLL_EDGE
+                if (bool* edge = asio_epoll_edge::read_flag(socket_)) {
+                    if (*edge) {  // an edge is pending: at once
+                        return boost::asio::post(socket_.get_executor(),
+                                                 [h = std::move(handler)]() mutable {
+                                                     std::move(h)(boost::system::error_code());
+                                                 });
+                    }
+                    // Nothing arrived since the socket was read empty: the next edge completes
+                    // it (queued as a read: no epoll_ctl).
+                    return asio_epoll_edge::async_wait_read_queued(
+                        socket_, wrapped{this, std::move(handler)});
+                }
+#endif
+                socket_.async_wait(socket_type::wait_read, wrapped{this, std::move(handler)});
             },
             token);
     }
@@ -187,19 +205,18 @@ class timed_socket : public timed_socket_hook {
         complete_later(std::move(handler), boost::beast::error::timeout, 0);
     }
 
-    // The epoll reactor's "try a read at once" flag of this socket, or null (closed, or not the
-    // epoll reactor). timed_socket.cpp.
-    bool* read_edge() noexcept;
-    // After a short read: clears that flag unless a close may be queued behind the bytes read.
-    void read_drained() noexcept;
-    // Queues `op` on the reactor's read queue of this socket, to complete at the next readable
-    // edge (the read flag is clear: nothing is tried at once, and the epoll registration is left
-    // alone). Only when read_edge() is non-null.
-    void queue_read_wait(boost::asio::detail::reactor_op* op) noexcept;
+    // After a short read: clears the reactor's read flag unless a close may be queued behind the
+    // bytes read (the private path; nothing on the plain one).
+    void read_drained() noexcept {
+#if SHIMGATE_EPOLL_EDGE
+        asio_epoll_edge::read_drained(socket_, close_watched_);
+#endif
+    }
 
   public:
     // Asks the reactor to report the peer's close (EPOLLRDHUP) on this socket, which a short read
-    // needs to know of (done by the constructor for an open socket; call after opening one).
+    // needs to know of (done by the constructor for an open socket; call after opening one). The
+    // plain path: nothing to do.
     void watch_peer_close() noexcept;
 
   private:
