@@ -1,8 +1,6 @@
 #pragma once
 // Per-thread JSON state: scratch buffers and lists reused for every request of the thread (cleared
 // per document, capacity kept). Never shared between threads.
-#include <simdjson.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -11,10 +9,6 @@
 #include "json/json_reader.hpp"
 
 namespace shimgate {
-
-// The On-Demand kernel this binary was compiled for ("haswell", or "fallback" without AVX2/PCLMUL).
-// simdjson::builtin_implementation() would name the shared library's, not ours.
-inline constexpr const char* ondemand_kernel = SIMDJSON_STRINGIFY(SIMDJSON_BUILTIN_IMPLEMENTATION);
 
 // A key with a hash of its bytes, so duplicate detection sorts mostly by integer.
 struct hashed_key {
@@ -51,13 +45,5 @@ struct json_context {
     std::vector<std::uint64_t> rule_hashes;
     std::vector<std::uint32_t> rule_slots;
 };
-
-// Ensure `s` has SIMDJSON_PADDING bytes of capacity past its size, so it can be parsed in place
-// by simdjson (the micro-benchmark's floor; the shim's own reader needs no padding).
-inline simdjson::padded_string_view pad_in_place(std::string& s) {
-    if (s.capacity() < s.size() + simdjson::SIMDJSON_PADDING)
-        s.reserve(s.size() + simdjson::SIMDJSON_PADDING);
-    return simdjson::padded_string_view(s.data(), s.size(), s.capacity());
-}
 
 }  // namespace shimgate
