@@ -563,11 +563,12 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         }
         co_return co_await refuse(first, first->errors, st, rs().why, false);
     }
-    const rule* r = select_by_body(match, rs().body, w_.json);
+    const body_choice choice = select_by_body(match, rs().body, w_.json);
+    const rule* r = choice.picked;
     rq_.r = r;
     upstream_call& call = rs().call;  // reused: no allocation per request once grown
     if (auto refused =
-            transform_request(*r, match.params, token.value(), query, rs().body, w_.json, call)) {
+            transform_request(*r, match.params, token.value(), query, choice.body, w_.json, call)) {
         const refusal& why = *refused;
         refusal_reason reason = why.message.starts_with("malformed JSON") ||
                                         why.message.find("duplicate") != std::string::npos

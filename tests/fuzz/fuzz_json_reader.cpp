@@ -84,8 +84,8 @@ void check_value(std::string_view in, const fuzz::json_verdict& v, const std::st
     const bool want = v.ok && v.depth <= value_limit;
     FUZZ_CHECK(c.ok == want, std::string("check_json_value ") + (c.ok ? "accepts" : "refuses") +
                                  " (" + std::string(c.problem) + "), the oracle " +
-                                 (v.ok ? "accepts" : "refuses") + " (" + v.problem +
-                                 ", depth " + std::to_string(v.depth) + ")" + ctx);
+                                 (v.ok ? "accepts" : "refuses") + " (" + v.problem + ", depth " +
+                                 std::to_string(v.depth) + ")" + ctx);
     if (c.ok) {
         FUZZ_CHECK(c.text == trim_json_whitespace(in), "check_json_value text" + ctx);
         FUZZ_CHECK(c.kind == kind_from(c.text), "check_json_value kind" + ctx);
@@ -96,7 +96,9 @@ void check_value(std::string_view in, const fuzz::json_verdict& v, const std::st
 
 void check_members(std::string_view in, const fuzz::json_verdict& v, json_context& json,
                    const std::string& ctx) {
-    const object_read& read = read_members(in, json);
+    const body_members body = read_members(in, json);
+    const object_read& read = body.read;
+    FUZZ_CHECK(body.text.data() == in.data() && body.text.size() == in.size(), "text" + ctx);
     const bool object = first_byte(in) == '{';
     if (!object) {
         FUZZ_CHECK(read.st == object_read::status::not_object, "not an object, yet read" + ctx);
@@ -113,20 +115,21 @@ void check_members(std::string_view in, const fuzz::json_verdict& v, json_contex
                    "an object refused as not an object, or without a problem" + ctx);
         return;
     }
-    FUZZ_CHECK(json.members.size() == v.members.size() && json.keys.size() == v.members.size(),
-               "member count " + std::to_string(json.members.size()) + ", oracle " +
+    FUZZ_CHECK(body.members.size() == v.members.size() && body.keys.size() == v.members.size(),
+               "member count " + std::to_string(body.members.size()) + ", oracle " +
                    std::to_string(v.members.size()) + ctx);
     for (std::size_t i = 0; i < v.members.size(); ++i) {
-        const json_member& m = json.members[i];
+        const json_member& m = body.members[i];
         const fuzz::member& o = v.members[i];
         const std::string at = " of member " + std::to_string(i) + ctx;
         FUZZ_CHECK(m.key == o.key, "key " + fuzz::show(m.key) + " != " + fuzz::show(o.key) + at);
-        FUZZ_CHECK(json.keys[i].text == m.key, "hashed key" + at);
+        FUZZ_CHECK(body.keys[i].text == m.key, "hashed key" + at);
         FUZZ_CHECK(m.raw_key.size() >= 2 && m.raw_key.front() == '"' && m.raw_key.back() == '"' &&
                        m.raw_key.data() >= in.data() &&
                        m.raw_key.data() + m.raw_key.size() <= in.data() + in.size(),
                    "raw key not a token of the text" + at);
-        FUZZ_CHECK(m.value == o.raw, "value " + fuzz::show(m.value) + " != " + fuzz::show(o.raw) + at);
+        FUZZ_CHECK(m.value == o.raw,
+                   "value " + fuzz::show(m.value) + " != " + fuzz::show(o.raw) + at);
         FUZZ_CHECK(m.kind == kind_from(o.raw), "kind" + at);
         std::string_view content;
         const bool is_string = member_string(m, json.scratch, in.size(), content);
@@ -135,13 +138,14 @@ void check_members(std::string_view in, const fuzz::json_verdict& v, json_contex
             FUZZ_CHECK(content == *o.text,
                        "content " + fuzz::show(content) + " != " + fuzz::show(*o.text) + at);
     }
-    const auto dup = find_duplicate(json.keys);
+    const auto dup = find_duplicate(body.keys);
     const auto want_dup = fuzz::duplicate_key(v.members);
     FUZZ_CHECK(dup.has_value() == want_dup.has_value(),
                std::string("duplicate ") + (dup ? "found" : "not found") + ", oracle " +
                    (want_dup ? "found " + fuzz::show(*want_dup) : "none") + ctx);
     for (const auto& o : v.members)
-        FUZZ_CHECK(contains_key(json.keys, o.key), "contains_key misses " + fuzz::show(o.key) + ctx);
+        FUZZ_CHECK(contains_key(body.keys, o.key),
+                   "contains_key misses " + fuzz::show(o.key) + ctx);
 }
 
 // A walk that enters every top-level object member (one level, as the response rewrite enters
@@ -177,7 +181,8 @@ void check_entered_walk(std::string_view in, const fuzz::json_verdict& v, json_c
                    std::string(reader.problem()) + "), the oracle " +
                    (v.ok ? "accepts" : "refuses") + " (" + v.problem + ")" + ctx);
     if (want) FUZZ_CHECK(top == v.members.size(), "entered walk member count" + ctx);
-    if (!reader.done()) FUZZ_CHECK(!reader.problem().empty(), "walk refused without a problem" + ctx);
+    if (!reader.done())
+        FUZZ_CHECK(!reader.problem().empty(), "walk refused without a problem" + ctx);
 }
 
 // select_by_body on StateSet's pair of rules (PUT /v1/users/{id}: group body, profile body).
@@ -189,9 +194,13 @@ void check_select(std::string_view in, const fuzz::json_verdict& v, json_context
                         &fuzz::rule_named("stateset-update-user")};
         return m;
     }();
-    std::string body(in);
-    const rule* r = select_by_body(pair, body, json);
+    const body_choice choice = select_by_body(pair, in, json);
+    const rule* r = choice.picked;
     const bool readable = first_byte(in) == '{' && v.ok && within_member_limits(v, 0);
+    FUZZ_CHECK((choice.body.read.st == object_read::status::ok) == readable &&
+                   choice.body.text.data() == in.data() &&
+                   (!readable || choice.body.members.size() == v.members.size()),
+               "select_by_body's members are not the body's" + ctx);
     const bool group = readable && fuzz::find_member(v.members, "user_group_id") != nullptr;
     FUZZ_CHECK(r == pair.candidates[group ? 0 : 1],
                "select_by_body picked " + (r ? r->name : std::string("nothing")) + ctx);
