@@ -14,7 +14,7 @@ root=$(pwd)
 
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-all_targets=(fuzz_request_head fuzz_request_transform fuzz_response_rewrite fuzz_rule_loader)
+all_targets=(fuzz_request_head fuzz_request_transform fuzz_response_rewrite fuzz_rule_loader fuzz_json_reader)
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=("${all_targets[@]}")
 jobs=${FUZZ_JOBS:-$(nproc)}

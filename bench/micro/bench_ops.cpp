@@ -107,21 +107,22 @@ void prepare(op o, const bench_case& c, op_state& s) {
 std::size_t run_once(op o, const bench_case& c, op_state& s) {
     switch (o) {
         case op::transform: {
-            if (auto why = transform_request(*c.r, c.match.params, "demo-token", "", s.body, s.ctx,
-                                             s.call))
+            if (auto why = transform_request(*c.r, c.match.params, "demo-token", "",
+                                             read_members(s.body, s.ctx), s.ctx, s.call))
                 fail(c, o, why->message);
             return s.call.body.size();
         }
         case op::transform_returning: {
-            auto call = transform_request(*c.r, c.match.params, "demo-token", "", s.body, s.ctx);
+            auto call = transform_request(*c.r, c.match.params, "demo-token", "",
+                                          read_members(s.body, s.ctx), s.ctx);
             if (!call) fail(c, o, call.error().message);
             return call->body.size();
         }
         case op::route_transform: {
-            const rule* r = select_by_body(c.match, s.body, s.ctx);
-            if (r != c.r) fail(c, o, "select_by_body picked another rule");
-            if (auto why =
-                    transform_request(*r, c.match.params, "demo-token", "", s.body, s.ctx, s.call))
+            const body_choice choice = select_by_body(c.match, s.body, s.ctx);
+            if (choice.picked != c.r) fail(c, o, "select_by_body picked another rule");
+            if (auto why = transform_request(*choice.picked, c.match.params, "demo-token", "",
+                                             choice.body, s.ctx, s.call))
                 fail(c, o, why->message);
             return s.call.body.size();
         }

@@ -7,6 +7,7 @@
 
 #include "bench_cases.hpp"
 #include "json/json_context.hpp"
+#include "json/simdjson_support.hpp"
 #include "proxy/request_transform.hpp"
 #include "proxy/response_rewrite.hpp"
 

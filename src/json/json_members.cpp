@@ -29,16 +29,9 @@ object_read read_all(std::string_view text, json_context& ctx) {
 
 }  // namespace
 
-const object_read& read_members(std::string_view text, json_context& ctx, bool keep) {
-    const bool reuse = ctx.kept && ctx.kept_at == text.data() && ctx.kept_text == text;
-    ctx.kept = false;
-    if (!reuse) ctx.read = read_all(text, ctx);
-    if (keep) {
-        ctx.kept_text.assign(text);
-        ctx.kept_at = text.data();
-        ctx.kept = true;
-    }
-    return ctx.read;
+body_members read_members(std::string_view text, json_context& ctx) {
+    const object_read read = read_all(text, ctx);
+    return {text, read, ctx.members, ctx.keys};
 }
 
 }  // namespace shimgate

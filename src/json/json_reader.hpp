@@ -5,6 +5,13 @@
 // that reaches the end of the root object without a problem has therefore checked every byte of
 // the text: nothing is skipped unchecked (what simdjson On-Demand does with values it is not asked
 // for). No allocation but the scratch buffer for unescaped text, no recursion.
+//
+// Limits: each member's value is checked on its own with check_json_value's depth limit
+// (max_json_depth levels), so a body may nest max_json_depth + 1 levels counting its root object,
+// and one level more inside a member object entered with enter_object. There is no size limit
+// here (the session applies --max-body before). Duplicate keys are the callers' to refuse
+// (find_duplicate, json_splice.hpp). tests/fuzz/fuzz_json_reader holds these verdicts to an
+// independent checker's.
 #include <string>
 #include <string_view>
 

@@ -14,7 +14,7 @@
 #include <thread>
 
 #include "config/rule_loader.hpp"
-#include "json/json_context.hpp"
+#include "json/simdjson_support.hpp"
 #include "net/session.hpp"
 #include "net/worker.hpp"
 #include "observe/admin.hpp"

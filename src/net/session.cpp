@@ -395,12 +395,11 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         co_return co_await refuse(first, first->errors, *why, false);
     }
     if (read != exchange_error::none) co_return co_await refuse(first, first->errors, read, false);
-    const rule* r = select_by_body(match, rs().body, w_.json);
-    rq_.route = r;
-    upstream_call& call = rs().call;  // reused: no allocation per request once grown
-    why = transform_request(*r, match.params, token.value(), query, rs().body, w_.json, call);
+    why = transform_body(token.value(), query);
+    const rule* r = rq_.route;
     if (why) co_return co_await refuse(r, r->errors, *why, client_keep_alive());
 
+    const upstream_call& call = rs().call;
     write_translated_head(rules, call);
     const exchange_error sent = co_await upstream_.send(rs().out, call.body);
     if (sent != exchange_error::none)
@@ -431,6 +430,18 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     rewrite_response(*r, upstream_status, rs().upstream_body, w_.json, a);
     if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
     co_return co_await send_answer(a.status, a.content_type, a.body, r, client_keep_alive());
+}
+
+// The rule picked by the body's shape (into rq_.route) and the canonical call built from the body
+// (into rs().call), or the refusal. The body's members are handed from one to the other here,
+// outside the coroutine frame of translate.
+std::optional<refusal> client_session::transform_body(std::string_view token,
+                                                      std::string_view query) {
+    const path_match& match = rs().match;
+    const body_choice choice = select_by_body(match, rs().body, w_.json);
+    rq_.route = choice.picked;
+    return transform_request(*choice.picked, match.params, token, query, choice.body, w_.json,
+                             rs().call);  // reused: no allocation per request once grown
 }
 
 // The upstream head of a translated call, into rs().out.

@@ -53,6 +53,7 @@ class client_session {
     boost::asio::awaitable<next> pass_through(std::string_view target);
     boost::asio::awaitable<next> relay_answer(bool head_request);
     boost::asio::awaitable<next> translate(const rule_set& rules, std::string_view query);
+    std::optional<refusal> transform_body(std::string_view token, std::string_view query);
     void write_translated_head(const rule_set& rules, const upstream_call& call);
 
     // The client's side.

@@ -157,29 +157,29 @@ std::optional<refusal> build_target(const rule& r, const path_params& params,
     return std::nullopt;
 }
 
-// The rule applied to the body's members (read once, strictly, by read_members), in order: checks
-// and output together; `out` is discarded by the caller on a refusal.
+// The rule applied to the body's members (read once, strictly, by read_members, and handed over),
+// in order: checks and output together; `out` is discarded by the caller on a refusal.
 class body_splicer {
   public:
     body_splicer(const rule& r, const path_params& params, json_context& ctx, std::string& out)
         : r_(r), params_(params), ctx_(ctx), out_(out) {}
 
-    std::optional<refusal> run(std::string_view body) {
-        body_size_ = body.size();
-        const object_read& read = read_members(body, ctx_);
+    std::optional<refusal> run(const body_members& body) {
+        body_size_ = body.text.size();
+        const object_read& read = body.read;
         if (read.st == object_read::status::not_object)
             return bad_request("body must be a JSON object");
         if (read.st == object_read::status::malformed) return malformed(read.problem, read.field);
 
         ctx_.views.clear();
         ctx_.flags.assign(r_.fields.size() + r_.path_params.size(), 0);
-        out_.reserve(body.size() + 64);
+        out_.reserve(body.text.size() + 64);
         json_object_writer w(out_);
         index_fields();
-        for (std::size_t i = 0; i < ctx_.members.size(); ++i) {
-            if (auto why = take(ctx_.members[i], ctx_.keys[i].hash, w)) return why;
+        for (std::size_t i = 0; i < body.members.size(); ++i) {
+            if (auto why = take(body.members[i], body.keys[i].hash, w)) return why;
         }
-        if (auto dup = find_duplicate(ctx_.keys))
+        if (auto dup = find_duplicate(body.keys))
             return bad_json("duplicate key " + in_quotes(*dup));
 
         for (std::size_t i = 0; i < r_.fields.size(); ++i) {
@@ -202,7 +202,7 @@ class body_splicer {
         // written under raw, or two such names that are equal.
         for (std::size_t i = 0; i < ctx_.views.size(); ++i) {
             const std::string_view name = ctx_.views[i];
-            bool clash = written_raw(name) && contains_key(ctx_.keys, name);
+            bool clash = written_raw(name) && contains_key(body.keys, name);
             for (std::size_t j = i + 1; j < ctx_.views.size() && !clash; ++j)
                 clash = ctx_.views[j] == name;
             if (clash) return conflict(name);
@@ -400,7 +400,7 @@ class body_splicer {
 
 std::optional<refusal> transform_request(const rule& r, const path_params& params,
                                          std::string_view token, std::string_view query,
-                                         std::string_view body, json_context& ctx,
+                                         const body_members& body, json_context& ctx,
                                          upstream_call& call) {
     if (auto why = build_target(r, params, query, call.target)) return why;
     call.body.clear();
@@ -415,7 +415,7 @@ std::optional<refusal> transform_request(const rule& r, const path_params& param
 
 result<upstream_call> transform_request(const rule& r, const path_params& params,
                                         std::string_view token, std::string_view query,
-                                        std::string& body, json_context& ctx) {
+                                        const body_members& body, json_context& ctx) {
     upstream_call call;
     if (auto why = transform_request(r, params, token, query, body, ctx, call))
         return std::move(*why);

@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "config/rule_set.hpp"
-#include "json/json_context.hpp"
+#include "json/json_members.hpp"
 #include "proxy/refusal.hpp"
 #include "proxy/route.hpp"
 
@@ -23,20 +23,20 @@ struct upstream_call {
     std::string auth_value;   // "<scheme> <token>"
 };
 
-// `body` is read, not changed (a non-const reference for the callers written when it was padded in
-// place). `query` is appended to the target when non-empty. Refusals are 400 with a message naming
-// the field (or "malformed JSON ..."). Members kept by select_by_body for this very body are taken
-// over instead of reading it again.
+// `body`: the client body's members as read with `ctx` (select_by_body's choice.body, or
+// read_members(text, ctx)); the body is not read again, and its key list is left sorted. `query` is
+// appended to the target when non-empty. Refusals are 400 with a message naming the field (or
+// "malformed JSON ...").
 result<upstream_call> transform_request(const rule& r, const path_params& params,
                                         std::string_view token, std::string_view query,
-                                        std::string& body, json_context& ctx);
+                                        const body_members& body, json_context& ctx);
 
 // The same into `call`, whose buffers are reused: a caller keeping one upstream_call (per
 // connection or thread) allocates nothing once they have grown. nullopt when `call` is complete;
 // on a refusal its contents are unspecified.
 std::optional<refusal> transform_request(const rule& r, const path_params& params,
                                          std::string_view token, std::string_view query,
-                                         std::string_view body, json_context& ctx,
+                                         const body_members& body, json_context& ctx,
                                          upstream_call& call);
 
 }  // namespace shimgate

@@ -69,10 +69,9 @@ bool walk_source(const response_rule& rr, json_object_reader& reader, json_conte
     return unique;
 }
 
-// A reader over `body` on the thread's scratch buffer (members kept by select_by_body, which
-// point into that buffer, are kept no longer).
+// A reader over `body` on the thread's scratch buffer (the request's members, which point into that
+// buffer, are not used after the transform).
 json_object_reader reader_for(std::string_view body, json_context& ctx) {
-    ctx.kept = false;
     return json_object_reader(body, ctx.scratch);
 }
 

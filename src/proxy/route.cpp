@@ -67,14 +67,13 @@ std::string percent_decode(std::string_view s) {
     return out;
 }
 
-// Index of the first candidate whose body_has is a top-level key of `body`, or -1 (also for a
+// Index of the first candidate whose body_has is a top-level key of the body, or -1 (also for a
 // malformed body, so the choice never depends on how far a broken body happens to parse).
-// Keys are compared unescaped, the way the request transform reads them. The members read are
-// kept in `ctx` for the transform that follows.
-int first_present_key(const path_match& m, std::string_view body, json_context& ctx) {
-    if (read_members(body, ctx, true).st != object_read::status::ok) return -1;
+// Keys are compared unescaped, the way the request transform reads them.
+int first_present_key(const path_match& m, const body_members& body) {
+    if (body.read.st != object_read::status::ok) return -1;
     int best = -1;
-    for (const json_member& member : ctx.members) {
+    for (const json_member& member : body.members) {
         for (std::size_t i = 0; i < m.candidates.size(); ++i) {
             const auto& want = m.candidates[i]->body_has;
             if (!want.empty() && want == member.key && (best < 0 || static_cast<int>(i) < best))
@@ -116,17 +115,26 @@ void match_route(const rule_set& rules, std::string_view method, std::string_vie
     }
 }
 
-const rule* select_by_body(const path_match& match, std::string& body, json_context& ctx) {
-    if (match.candidates.empty()) return nullptr;
+body_choice select_by_body(const path_match& match, std::string_view body, json_context& ctx) {
+    if (match.candidates.empty()) return {};
+    // Read whether or not a candidate looks at the body: the transform needs the members anyway.
+    body_choice choice{nullptr, read_members(body, ctx)};
     bool wants_body = false;
     for (const rule* r : match.candidates) wants_body = wants_body || !r->body_has.empty();
     if (wants_body) {
-        const int i = first_present_key(match, body, ctx);
-        if (i >= 0) return match.candidates[static_cast<std::size_t>(i)];
+        if (const int i = first_present_key(match, choice.body); i >= 0) {
+            choice.picked = match.candidates[static_cast<std::size_t>(i)];
+            return choice;
+        }
     }
-    for (const rule* r : match.candidates)
-        if (r->body_has.empty()) return r;
-    return match.candidates.front();
+    for (const rule* r : match.candidates) {
+        if (r->body_has.empty()) {
+            choice.picked = r;
+            return choice;
+        }
+    }
+    choice.picked = match.candidates.front();
+    return choice;
 }
 
 }  // namespace shimgate

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "config/rule_set.hpp"
-#include "json/json_context.hpp"
+#include "json/json_members.hpp"
 
 namespace shimgate {
 
@@ -25,10 +25,16 @@ path_match match_route(const rule_set& rules, std::string_view method,
 void match_route(const rule_set& rules, std::string_view method, std::string_view normalized_path,
                  path_match& out);
 
+// The rule picked for a body, and the body's members read to pick it: the caller hands `body` to
+// transform_request, which then reads nothing again.
+struct body_choice {
+    const rule* picked = nullptr;  // null when there is no candidate (the request passes through)
+    body_members body;             // read with the thread's JSON state (valid as body_members says)
+};
+
 // The first candidate whose body_has key is a top-level key of `body`, else the first candidate
 // without body_has, else the first candidate. Never fails: a malformed body is refused later by the
-// transform of the rule picked here. `body` is read (not changed) with the thread's JSON state, and
-// its members are kept there for the transform_request that follows on the same body.
-const rule* select_by_body(const path_match& match, std::string& body, json_context& ctx);
+// transform of the rule picked here, from the members read here (choice.body).
+body_choice select_by_body(const path_match& match, std::string_view body, json_context& ctx);
 
 }  // namespace shimgate

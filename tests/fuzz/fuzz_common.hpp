@@ -129,6 +129,7 @@ struct member {
     std::string key;                  // unescaped
     std::string_view raw;             // the value's text, no surrounding whitespace
     std::optional<std::string> text;  // unescaped, for string values
+    int depth = 0;                    // nesting of the value: 0 a scalar, 1 a flat container
 };
 
 struct json_verdict {
@@ -136,6 +137,11 @@ struct json_verdict {
     std::string problem;
     bool is_object = false;
     std::vector<member> members;  // top-level members, in order (when is_object)
+    // Deepest nesting (1 = a flat object or array), when ok. The oracle has no limit of its own
+    // below oracle::max_depth; `too_deep` says it stopped there (the text is then refused, and
+    // is deeper than any limit of the shim).
+    int depth = 0;
+    bool too_deep = false;
 };
 
 class oracle {
@@ -147,7 +153,10 @@ class oracle {
         ws();
         const bool top_object = i_ < s_.size() && s_[i_] == '{';
         v.is_object = top_object;
-        if (!value(top_object ? &v.members : nullptr)) {
+        const bool parsed = value(top_object ? &v.members : nullptr);
+        v.depth = peak_;
+        v.too_deep = too_deep_;
+        if (!parsed) {
             v.problem = problem_;
             return v;
         }
@@ -160,8 +169,17 @@ class oracle {
         return v;
     }
 
-  private:
     static constexpr int max_depth = 4096;
+
+  private:
+    bool deeper() {
+        if (++depth_ > max_depth) {
+            too_deep_ = true;
+            return fail("too deep");
+        }
+        peak_ = std::max(peak_, depth_);
+        return true;
+    }
 
     bool fail(const char* p) {
         if (problem_.empty()) problem_ = p + std::string(" at offset ") + std::to_string(i_);
@@ -333,7 +351,7 @@ class oracle {
         if (i_ >= s_.size()) return fail("expected a value");
         switch (s_[i_]) {
             case '{': {
-                if (++depth_ > max_depth) return fail("too deep");
+                if (!deeper()) return false;
                 ++i_;
                 ws();
                 if (i_ < s_.size() && s_[i_] == '}') {
@@ -352,14 +370,19 @@ class oracle {
                     ws();
                     const std::size_t start = i_;
                     const bool is_string = i_ < s_.size() && s_[i_] == '"';
+                    const int outer_peak = peak_;
+                    peak_ = depth_;
                     std::string text;
                     if (is_string) {
                         if (!string(text)) return false;
                     } else if (!value(nullptr)) {
                         return false;
                     }
+                    const int value_depth = peak_ - depth_;
+                    peak_ = std::max(outer_peak, peak_);
                     if (members) {
-                        member m{std::move(key), s_.substr(start, i_ - start), std::nullopt};
+                        member m{std::move(key), s_.substr(start, i_ - start), std::nullopt,
+                                 value_depth};
                         if (is_string) m.text = std::move(text);
                         members->push_back(std::move(m));
                     }
@@ -377,7 +400,7 @@ class oracle {
                 }
             }
             case '[': {
-                if (++depth_ > max_depth) return fail("too deep");
+                if (!deeper()) return false;
                 ++i_;
                 ws();
                 if (i_ < s_.size() && s_[i_] == ']') {
@@ -418,6 +441,8 @@ class oracle {
     std::string_view s_;
     std::size_t i_ = 0;
     int depth_ = 0;
+    int peak_ = 0;  // deepest depth_ so far
+    bool too_deep_ = false;
     std::string problem_;
 };
 

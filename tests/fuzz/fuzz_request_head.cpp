@@ -432,11 +432,11 @@ void run(std::string_view in) {
     if (auto enc = req[http::field::content_encoding]; !enc.empty() && !iequals(enc, "identity"))
         return;
     std::string body_in = canned_body(*first, match.params);
-    const rule* r = select_by_body(match, body_in, json);
-    FUZZ_CHECK(r != nullptr, "select_by_body returned null");
+    const body_choice choice = select_by_body(match, body_in, json);
+    FUZZ_CHECK(choice.picked != nullptr, "select_by_body returned null");
     auto call =
-        transform_request(*r, match.params, token.value(),
-                          split->has_query ? split->query : std::string_view(), body_in, json);
+        transform_request(*choice.picked, match.params, token.value(),
+                          split->has_query ? split->query : std::string_view(), choice.body, json);
     if (!call) return;
     for (std::string_view prefix : {std::string_view(), std::string_view("/base")}) {
         std::string up = std::string(prefix) + call->target;

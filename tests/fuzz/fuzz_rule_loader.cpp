@@ -135,7 +135,8 @@ void run(std::string_view in) {
         }
     }
     body += '}';
-    auto call = transform_request(*m.candidates.front(), m.params, "tok", "q=1", body, json);
+    auto call = transform_request(*m.candidates.front(), m.params, "tok", "q=1",
+                                  read_members(body, json), json);
     if (call) {
         FUZZ_CHECK(call->target.front() == '/', "upstream target not origin-form" + ctx);
         FUZZ_CHECK(fuzz::check_json(call->body).ok,

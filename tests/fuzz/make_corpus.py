@@ -377,6 +377,57 @@ def rule_variants():
     return rules
 
 
+# fuzz_json_reader: plain documents, valid and invalid, at the edges of the grammar and the limits.
+def json_reader_seeds():
+    seeds = {}
+    for name, body in list(ODD_BODIES.items()) + list(USER_BODIES.items()):
+        seeds["body-" + name] = body
+    seeds["seed-group"] = SEED_GROUP_BODY
+    seeds["seed-explo"] = SEED_EXPLO_BODY
+    seeds["upstream-customer"] = UPSTREAM_CUSTOMER
+    # Nesting around the limits: a value holds 1024 levels; a member's value 1024 below the root.
+    for n in (1023, 1024, 1025):
+        seeds["deep-value-%d" % n] = deep(n)
+        seeds["deep-member-%d" % n] = '{"a":' + deep(n) + '}'
+        seeds["deep-entered-%d" % n] = '{"a":{"b":' + deep(n) + '}}'
+    seeds["deep-objects-1025"] = deep_obj(1025)
+    seeds["deep-objects-1026"] = deep_obj(1026)
+    seeds["deep-mixed"] = '{"a":[{"b":[{"c":[]}]}],"d":{}}'
+    numbers = ["0", "-0", "0.0", "-0.0e-0", "1E+2", "1e-2", "0e0", "1.5E308", "1e400", "-1e-400",
+               "123456789012345678901234567890", "-9223372036854775808", "18446744073709551616",
+               "01", "-01", "1.", ".5", "-", "+1", "1e", "1e+", "2.e3", "0x1", "1_0", "- 1", "Infinity"]
+    for i, n in enumerate(numbers):
+        seeds["number-%02d" % i] = '{"n":' + n + ',"m":[' + n + ']}'
+    seeds["number-top"] = "-12.5e+3"
+    utf8 = [b"\xc2\x80", b"\xdf\xbf", b"\xe0\xa0\x80", b"\xe0\x9f\xbf", b"\xed\x9f\xbf", b"\xed\xa0\x80",
+            b"\xed\xbf\xbf", b"\xee\x80\x80", b"\xef\xbf\xbf", b"\xf0\x90\x80\x80", b"\xf0\x8f\xbf\xbf",
+            b"\xf4\x8f\xbf\xbf", b"\xf4\x90\x80\x80", b"\xf5\x80\x80\x80", b"\xc0\x80", b"\xc1\xbf",
+            b"\xc2", b"\xe2\x82", b"\xf0\x9f\x98", b"\x80", b"\xbf", b"\xfe", b"\xff", b"\x7f"]
+    for i, u in enumerate(utf8):
+        seeds["utf8-%02d" % i] = b'{"s":"a' + u + b'b","' + u + b'":1}'
+    seeds["utf8-at-end"] = b'{"s":"\xe2\x82'
+    escapes = ['\\"', '\\\\', '\\/', '\\b\\f\\n\\r\\t', '\\u0000', '\\u001f', '\\u007F', '\\uFFFF',
+               '\\uD83D\\uDE00', '\\ud83d\\ude00', '\\uD800', '\\uDC00', '\\uD800\\u0041',
+               '\\uD800\\uD800', '\\uDBFF\\uDFFF', '\\u', '\\u12G4', '\\a', '\\U0041', '\\']
+    for i, e in enumerate(escapes):
+        seeds["escape-%02d" % i] = '{"' + e + '":"' + e + '"}'
+    seeds["dup-escaped-key"] = '{"a":1,"\\u0061":2}'
+    seeds["dup-nested-ok"] = '{"a":{"x":1,"x":2},"b":[{"y":1,"y":2}]}'
+    seeds["dup-surrogate"] = '{"\\ud83d\\ude00":1,"\U0001F600":2}'
+    seeds["ws-all"] = ' \t\r\n{ \t\r\n"a" \t\r\n: \t\r\n[ 1 , 2 ] \t\r\n} \t\r\n'
+    seeds["ws-vtab"] = '{"a":1,\x0b"b":2}'
+    seeds["ws-formfeed"] = '\x0c{}'
+    seeds["ws-nbsp"] = b'{\xc2\xa0}'
+    seeds["top-array"] = '[1,{"a":2}]'
+    seeds["top-string"] = '"x"'
+    seeds["top-true"] = "true"
+    seeds["top-empty"] = ""
+    seeds["top-ws"] = " "
+    seeds["two-objects"] = "{}{}"
+    seeds["empty-key"] = '{"":""}'
+    return seeds
+
+
 def main():
     if os.path.isdir(CORPUS):
         shutil.rmtree(CORPUS)
@@ -439,6 +490,9 @@ def main():
 
     for name, data in rule_variants().items():
         write("fuzz_rule_loader", name, data)
+
+    for name, data in json_reader_seeds().items():
+        write("fuzz_json_reader", name, data)
 
 
 if __name__ == "__main__":

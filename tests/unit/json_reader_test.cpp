@@ -202,39 +202,34 @@ TEST(JsonReader, EnterObjectWalksItsMembersThenTheParent) {
     EXPECT_EQ(not_object.problem(), "");
 }
 
-TEST(JsonMembers, ReadOnceKeptForTheSameText) {
+TEST(JsonMembers, ViewsOfTheBodyAndTheContext) {
     json_context ctx;
-    std::string body = R"({"user_group_id":"g","\u006e":1})";
-    const object_read& first = read_members(body, ctx, true);
-    ASSERT_EQ(first.st, object_read::status::ok);
-    ASSERT_EQ(ctx.members.size(), 2u);
-    EXPECT_EQ(ctx.members[1].key, "n");
-    EXPECT_EQ(ctx.keys.size(), 2u);
-    // Taken over: the same list (its unescaped key still in the scratch buffer).
-    const std::string_view n = ctx.members[1].key;
-    EXPECT_EQ(read_members(body, ctx).st, object_read::status::ok);
-    EXPECT_EQ(ctx.members[1].key.data(), n.data());
-    EXPECT_FALSE(ctx.kept);
-    // The same address with other bytes is read again.
-    read_members(body, ctx, true);
-    body[2] = 'U';
-    EXPECT_EQ(read_members(body, ctx).st, object_read::status::ok);
-    EXPECT_EQ(ctx.members[0].key, "User_group_id");
+    const std::string body = R"({"user_group_id":"g","\u006e":1})";
+    const body_members read = read_members(body, ctx);
+    ASSERT_EQ(read.read.st, object_read::status::ok);
+    EXPECT_EQ(read.text.data(), body.data());
+    ASSERT_EQ(read.members.size(), 2u);
+    EXPECT_EQ(read.members.data(), ctx.members.data());
+    EXPECT_EQ(read.keys.data(), ctx.keys.data());
+    EXPECT_EQ(read.members[0].value, R"("g")");
+    EXPECT_EQ(read.members[0].value.data(), body.data() + 17);  // in the body, not a copy
+    EXPECT_EQ(read.members[1].key, "n");                        // unescaped into ctx.scratch
+    EXPECT_EQ(read.keys[1].text, "n");
 }
 
 TEST(JsonMembers, Verdicts) {
     json_context ctx;
-    EXPECT_EQ(read_members("", ctx).st, object_read::status::not_object);
-    EXPECT_EQ(read_members("[]", ctx).st, object_read::status::not_object);
-    const object_read& r = read_members(R"({"a":1,"b":[1}})", ctx);
+    EXPECT_EQ(read_members("", ctx).read.st, object_read::status::not_object);
+    EXPECT_EQ(read_members("[]", ctx).read.st, object_read::status::not_object);
+    const object_read r = read_members(R"({"a":1,"b":[1}})", ctx).read;
     EXPECT_EQ(r.st, object_read::status::malformed);
     EXPECT_EQ(r.problem, "expected ',' or ']'");
     EXPECT_EQ(r.field, "b");
-    const object_read& gap = read_members(R"({"a":1 "b":2})", ctx);
+    const object_read gap = read_members(R"({"a":1 "b":2})", ctx).read;
     EXPECT_EQ(gap.problem, "expected ',' or '}'");
     EXPECT_EQ(gap.field.data(), nullptr);
-    EXPECT_EQ(read_members(R"({"a":1)", ctx).problem, "unclosed object, or text after it");
-    EXPECT_EQ(read_members(R"({"a":1} x)", ctx).problem, "unclosed object, or text after it");
+    EXPECT_EQ(read_members(R"({"a":1)", ctx).read.problem, "unclosed object, or text after it");
+    EXPECT_EQ(read_members(R"({"a":1} x)", ctx).read.problem, "unclosed object, or text after it");
 }
 
 }  // namespace

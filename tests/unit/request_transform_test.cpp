@@ -82,7 +82,7 @@ struct outcome {
 outcome run(const rule& r, std::string body, const path_params& params = {},
             std::string_view query = "") {
     static json_context ctx;  // reused, as the session's per-thread context is
-    auto res = transform_request(r, params, "tok123", query, body, ctx);
+    auto res = transform_request(r, params, "tok123", query, read_members(body, ctx), ctx);
     outcome o;
     o.ok = res.has_value();
     if (o.ok) {
@@ -403,7 +403,7 @@ TEST(TransformTarget, QueryAndCredentials) {
     rule broken = stateset_profile();
     std::string body = "{}";
     json_context ctx;
-    auto res = transform_request(broken, {}, "t", "", body, ctx);
+    auto res = transform_request(broken, {}, "t", "", read_members(body, ctx), ctx);
     ASSERT_FALSE(res.has_value());
     EXPECT_EQ(res.error().status, 500u);
 }

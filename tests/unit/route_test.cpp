@@ -13,11 +13,9 @@ const rule_set& default_rules() {
     return *loaded.rules;
 }
 
-// select_by_body pads its body in place: give it a copy.
-const rule* select(const path_match& m, std::string_view text) {
+const rule* select(const path_match& m, std::string_view body) {
     static json_context ctx;
-    std::string body(text);
-    return select_by_body(m, body, ctx);
+    return select_by_body(m, body, ctx).picked;
 }
 
 std::string pick(std::string_view method, std::string_view path, std::string_view body) {
@@ -124,6 +122,31 @@ TEST(Route, OnlyBodyHasRulesFallBackToTheFirst) {
     EXPECT_EQ(select(m, R"({"b":1})")->name, "b");
     EXPECT_EQ(select(m, R"({"b":1,"a":2})")->name, "a");  // rule order, not key order
     EXPECT_EQ(select(m, R"({"c":1})")->name, "a");
+}
+
+TEST(Route, SelectionHandsItsMembersOver) {
+    const auto m = match_route(default_rules(), "PUT", "/v1/users/u1");
+    ASSERT_EQ(m.candidates.size(), 2u);
+    json_context ctx;
+    const std::string body = R"({"\u0075ser_group_id":"g","name":"n"})";
+    const body_choice choice = select_by_body(m, body, ctx);
+    ASSERT_NE(choice.picked, nullptr);
+    EXPECT_EQ(choice.picked->name, "stateset-update-user-group");
+    EXPECT_EQ(choice.body.text.data(), body.data());  // the body itself, not a copy
+    ASSERT_EQ(choice.body.read.st, object_read::status::ok);
+    ASSERT_EQ(choice.body.members.size(), 2u);
+    EXPECT_EQ(choice.body.members[0].key, "user_group_id");
+    EXPECT_EQ(choice.body.keys.size(), 2u);
+
+    // A malformed body is read too (refused by the transform of the rule picked without it).
+    const body_choice bad = select_by_body(m, R"({"user_group_id":"g",})", ctx);
+    EXPECT_EQ(bad.picked->name, "stateset-update-user");
+    EXPECT_EQ(bad.body.read.st, object_read::status::malformed);
+    // Rules without body_has read the body as well: the transform takes the members from here.
+    const auto single = match_route(default_rules(), "PUT", "/api/user");
+    const body_choice one = select_by_body(single, R"({"a":1})", ctx);
+    EXPECT_EQ(one.body.read.st, object_read::status::ok);
+    EXPECT_EQ(one.body.members.size(), 1u);
 }
 
 TEST(Route, NoCandidates) {
