@@ -16,17 +16,7 @@ namespace shimgate::testing {
 
 fake_upstream::fake_upstream(reply_fn reply, bool close_after_reply)
     : reply_(std::move(reply)), close_after_reply_(close_after_reply) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 64) != 0)
-        throw std::runtime_error("fake_upstream: bind/listen failed");
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    listen_fd_ = listen_on_loopback(port_, "fake_upstream");
     acceptor_ = std::thread([this] {
         for (;;) {
             int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);

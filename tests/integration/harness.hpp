@@ -9,6 +9,10 @@
 
 namespace shimgate::testing {
 
+// A listening TCP socket on 127.0.0.1 with a port the kernel chose (into `port`); throws naming
+// `who` if it cannot be made. The test upstreams and relays accept on it.
+int listen_on_loopback(unsigned short& port, const char* who);
+
 // A child process whose output is piped; killed (SIGTERM, then SIGKILL) if still running at the
 // end.
 class child_process {

@@ -1,5 +1,7 @@
 #include "piecewise_relay.hpp"
 
+#include "harness.hpp"
+
 #include <arpa/inet.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -145,16 +147,7 @@ std::string piece_mode_name(const ::testing::TestParamInfo<std::size_t>& info) {
 piecewise_relay::piecewise_relay(unsigned short upstream_port, std::size_t piece)
     : upstream_port_(upstream_port), piece_(piece), port_(upstream_port) {
     if (piece_ == 0) return;
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 64) != 0)
-        throw std::runtime_error("piecewise_relay: bind/listen failed");
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
+    listen_fd_ = listen_on_loopback(port_, "piecewise_relay");
     acceptor_ = std::thread([this] {
         for (;;) {
             int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
