@@ -7,6 +7,7 @@ Each part parses its files, cross-checks them (ports, selectors, paths, the drai
 grace period, every flag against `shimgate --help`), runs the real tool where this machine has it
 (systemd-analyze, logrotate) and starts the real shimgate from the file's own command line."""
 
+import fnmatch
 import glob
 import json
 import os
@@ -115,6 +116,8 @@ def check_dockerfile(c, binary, src, tmp):
             "build stage installs scripts/common.sh's build_packages")
     c.check("cmake --preset release" in build_runs, "build stage uses the release CMake preset")
 
+    check_build_context(c, src, stages, tmp)
+
     body = final["body"]
     one = lambda k: [rest for kw, rest in body if kw == k]
     users = one("USER")
@@ -167,6 +170,51 @@ def check_dockerfile(c, binary, src, tmp):
         r = subprocess.run([probe, str(g.admin_port)], timeout=10)
         c.check(r.returncode != 0, "health probe: fails once shimgate has stopped")
         check_probe_refuses_503(c, probe)
+
+
+def ignored_by(patterns, path):
+    """Whether a .dockerignore pattern list excludes path (or a folder above it)."""
+    parts = path.strip("/").split("/")
+    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        for p in prefixes:
+            if fnmatch.fnmatch(p, pattern) or (pattern.startswith("**/") and
+                                               fnmatch.fnmatch(p.split("/")[-1], pattern[3:])):
+                return True
+    return False
+
+
+def check_build_context(c, src, stages, tmp):
+    """What the build reads from the repository is there and not ignored, and the build stage's
+    CMake configure line is accepted here (every -D is a variable the project uses)."""
+    ignore_file = os.path.join(src, "deploy/Dockerfile.dockerignore")
+    patterns = [l.strip() for l in open(ignore_file, encoding="utf-8")
+                if l.strip() and not l.startswith("#")]
+    for s in stages:
+        for keyword, rest in s["body"]:
+            words = rest.split()
+            if keyword == "COPY" and not any(w.startswith("--from") for w in words):
+                for source in words[:-1]:
+                    if source == ".":
+                        continue
+                    c.check(os.path.exists(os.path.join(src, source)),
+                            f"COPY source {source} exists")
+                    c.check(not ignored_by(patterns, source), f"COPY source {source} is not ignored")
+    c.check(not ignored_by(patterns, "src/main.cpp") and ignored_by(patterns, "build/shimgate"),
+            "the build context has the sources and no local build tree")
+    args = {rest.split("=")[0]: rest.split("=", 1)[1] for k, rest in stages[0]["body"]
+            if k == "ARG" and "=" in rest}
+    configure = [part.strip() for k, rest in stages[0]["body"] if k == "RUN"
+                 for part in rest.split("&&") if part.strip().startswith("cmake --preset")]
+    if c.check(configure, "the build stage configures with a CMake preset"):
+        command = configure[0]
+        for name, value in args.items():
+            command = command.replace("${" + name + "}", value)
+        r = subprocess.run(shlex.split(command) + ["-B", os.path.join(tmp, "build")], cwd=src,
+                           capture_output=True, text=True, timeout=120)
+        c.check(r.returncode == 0 and "not used by the project" not in r.stderr,
+                f"the build stage's configure works here: {command}: {r.stderr[-400:]}")
 
 
 def check_probe_refuses_503(c, probe):
