@@ -19,8 +19,8 @@ import tempfile
 
 import yaml
 
-from deploy_common import (Checks, flag_value, help_flags, http_get, poll, port_of, split_flags,
-                           start_and_probe)
+from deploy_common import (Checks, flag_value, help_flags, http_get, note_landed_flags, poll,
+                           port_of, split_flags, start_and_probe)
 
 DEFAULT_DRAIN_TIMEOUT = 30.0  # --drain-timeout's default (README's flag table)
 
@@ -298,6 +298,7 @@ def check_systemd(c, binary, src, tmp):
     flags = help_flags(binary)
     for flag, _ in split_flags(argv):
         c.check(flag in flags, f"ExecStart flag --{flag} is one `shimgate --help` lists")
+    note_landed_flags(path, flags, argv)
     logs = get("LogsDirectory")
     access_log = flag_value(argv, "access-log")
     c.check(logs and access_log and access_log.startswith(f"/var/log/{logs}/"),
@@ -378,6 +379,7 @@ def check_kubernetes(c, binary, src, tmp):
     flags = help_flags(binary)
     for flag, _ in split_flags(argv):
         c.check(flag in flags, f"args flag --{flag} is one `shimgate --help` lists")
+    note_landed_flags(os.path.join(src, "deploy/kubernetes/deployment.yaml"), flags, argv)
     admin = port_of(flag_value(argv, "admin"))
     listen = port_of(flag_value(argv, "listen"))
     c.check(container_port(container, admin) == admin, "the --admin port is a container port")
