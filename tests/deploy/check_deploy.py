@@ -7,100 +7,26 @@ Each part parses its files, cross-checks them (ports, selectors, paths, the drai
 grace period, every flag against `shimgate --help`), runs the real tool where this machine has it
 (systemd-analyze, logrotate) and starts the real shimgate from the file's own command line."""
 
-import fnmatch
 import glob
 import json
 import os
 import re
 import shlex
-import subprocess
 import sys
 import tempfile
 
 import yaml
 
 from deploy_common import (Checks, flag_value, help_flags, http_get, note_landed_flags, poll,
-                           port_of, split_flags, start_and_probe)
+                           port_of, run, split_flags, start_and_probe)
+from deploy_parse import (apt_installed_packages, container_port, dockerfile_instructions,
+                          dockerfile_stages, ignored_by, known_to_debian, manifests,
+                          package_of_file, selects, shared_libraries, unit_settings)
 
 DEFAULT_DRAIN_TIMEOUT = 30.0  # --drain-timeout's default (README's flag table)
 
 
 # ---- Dockerfile ---------------------------------------------------------------------------------
-
-def dockerfile_instructions(path):
-    """[(KEYWORD, arguments)] with continuation lines joined and comments dropped."""
-    out, pending = [], ""
-    for raw in open(path, encoding="utf-8"):
-        line = raw.rstrip("\n")
-        if line.lstrip().startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line = (pending + line).strip()
-        pending = ""
-        if line:
-            keyword, _, rest = line.partition(" ")
-            out.append((keyword.upper(), rest.strip()))
-    return out
-
-
-def dockerfile_stages(instructions):
-    stages = []
-    for keyword, rest in instructions:
-        if keyword == "FROM":
-            words = rest.split()
-            stages.append({"image": words[0], "name": words[2] if len(words) > 2 else None,
-                           "body": []})
-        elif stages:
-            stages[-1]["body"].append((keyword, rest))
-    return stages
-
-
-def apt_installed_packages(run_lines):
-    """The package names of every `apt-get install` in these RUN lines."""
-    names = []
-    for run in run_lines:
-        for command in re.split(r"&&|;|\|\|", run):
-            words = command.split()
-            if "apt-get" in words and "install" in words:
-                for w in words[words.index("install") + 1:]:
-                    if not w.startswith("-"):
-                        names.append(w)
-    return names
-
-
-def package_of_file(path):
-    """The Debian package shipping path (dpkg -S), trying the merged-/usr spellings."""
-    real = os.path.realpath(path)
-    candidates = [path, real]
-    for p in (path, real):
-        if p.startswith("/usr/"):
-            candidates.append(p[4:])
-        else:
-            candidates.append("/usr" + p)
-    for c in candidates:
-        r = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
-        if r.returncode == 0:
-            return r.stdout.split(":", 1)[0].strip()
-    return None
-
-
-def shared_libraries(binary):
-    out = subprocess.run(["ldd", binary], capture_output=True, text=True, check=True).stdout
-    libs = []
-    for line in out.splitlines():
-        m = re.search(r"(/\S+) \(0x", line)
-        if m:
-            libs.append(m.group(1))
-    return libs
-
-
-def known_to_debian(package):
-    """Installed here, or in this machine's (bookworm) package lists."""
-    r = subprocess.run(["apt-cache", "show", "--no-all-versions", package], capture_output=True,
-                       text=True)
-    return r.returncode == 0 and f"Package: {package}" in r.stdout
 
 
 def check_dockerfile(c, binary, src, tmp):
@@ -159,30 +85,18 @@ def check_dockerfile(c, binary, src, tmp):
         c.check(known_to_debian(p), f"runtime package {p} exists in Debian bookworm")
     for lib in shared_libraries(binary):
         owner = package_of_file(lib)
-        c.check(owner in packages, f"ldd needs {lib} (package {owner}): installed in the runtime stage")
+        c.check(owner in packages,
+                f"ldd needs {lib} (package {owner}): installed in the runtime stage")
 
     # The image's command line starts the real binary, and its health probe says 200, or fails.
     g = start_and_probe(c, binary, argv, os.path.join(src, "rules"), tmp, "ENTRYPOINT + CMD")
     if g and probe:
-        r = subprocess.run([probe, str(g.admin_port)], timeout=10)
+        r = run([probe, str(g.admin_port)], timeout=10)
         c.check(r.returncode == 0, "health probe: exit 0 against a running shimgate")
         c.check(g.stop() == 0, "SIGTERM: shimgate drains and exits 0")
-        r = subprocess.run([probe, str(g.admin_port)], timeout=10)
+        r = run([probe, str(g.admin_port)], timeout=10)
         c.check(r.returncode != 0, "health probe: fails once shimgate has stopped")
         check_probe_refuses_503(c, probe)
-
-
-def ignored_by(patterns, path):
-    """Whether a .dockerignore pattern list excludes path (or a folder above it)."""
-    parts = path.strip("/").split("/")
-    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        for p in prefixes:
-            if fnmatch.fnmatch(p, pattern) or (pattern.startswith("**/") and
-                                               fnmatch.fnmatch(p.split("/")[-1], pattern[3:])):
-                return True
-    return False
 
 
 def check_build_context(c, src, stages, tmp):
@@ -200,7 +114,8 @@ def check_build_context(c, src, stages, tmp):
                         continue
                     c.check(os.path.exists(os.path.join(src, source)),
                             f"COPY source {source} exists")
-                    c.check(not ignored_by(patterns, source), f"COPY source {source} is not ignored")
+                    c.check(not ignored_by(patterns, source),
+                            f"COPY source {source} is not ignored")
     c.check(not ignored_by(patterns, "src/main.cpp") and ignored_by(patterns, "build/shimgate"),
             "the build context has the sources and no local build tree")
     args = {rest.split("=")[0]: rest.split("=", 1)[1] for k, rest in stages[0]["body"]
@@ -211,8 +126,8 @@ def check_build_context(c, src, stages, tmp):
         command = configure[0]
         for name, value in args.items():
             command = command.replace("${" + name + "}", value)
-        r = subprocess.run(shlex.split(command) + ["-B", os.path.join(tmp, "build")], cwd=src,
-                           capture_output=True, text=True, timeout=120)
+        r = run(shlex.split(command) + ["-B", os.path.join(tmp, "build")], cwd=src,
+                timeout=120)
         c.check(r.returncode == 0 and "not used by the project" not in r.stderr,
                 f"the build stage's configure works here: {command}: {r.stderr[-400:]}")
 
@@ -233,32 +148,13 @@ def check_probe_refuses_503(c, probe):
     server = http.server.HTTPServer(("127.0.0.1", 0), Unhealthy)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        r = subprocess.run([probe, str(server.server_address[1])], timeout=10)
+        r = run([probe, str(server.server_address[1])], timeout=10)
         c.check(r.returncode != 0, "health probe: fails on a 503")
     finally:
         server.shutdown()
 
 
 # ---- systemd ------------------------------------------------------------------------------------
-
-def unit_settings(path):
-    """{(section, key): [values]} of a unit file (repeated keys kept in order)."""
-    out, section, pending = {}, None, ""
-    for raw in open(path, encoding="utf-8"):
-        line = raw.rstrip("\n")
-        if not pending and line.lstrip().startswith(("#", ";")):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line = (pending + line).strip()
-        pending = ""
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif "=" in line:
-            key, value = line.split("=", 1)
-            out.setdefault((section, key.strip()), []).append(value.strip())
-    return out
 
 
 def drain_bound(argv):
@@ -302,17 +198,17 @@ def check_systemd(c, binary, src, tmp):
     logs = get("LogsDirectory")
     access_log = flag_value(argv, "access-log")
     c.check(logs and access_log and access_log.startswith(f"/var/log/{logs}/"),
-            f"--access-log ({access_log}) is in LogsDirectory (writable under ProtectSystem=strict)")
+            f"--access-log ({access_log}) is in LogsDirectory "
+            "(writable under ProtectSystem=strict)")
 
     # systemd's own checks, on a copy whose ExecStart is the binary built here.
     copy = os.path.join(tmp, "shimgate.service")
     with open(copy, "w", encoding="utf-8") as f:
         f.write(open(path, encoding="utf-8").read().replace(exec_start[0], os.path.abspath(binary)))
-    r = subprocess.run(["systemd-analyze", "verify", copy], capture_output=True, text=True)
+    r = run(["systemd-analyze", "verify", copy])
     c.check(r.returncode == 0 and not r.stderr.strip(),
             f"systemd-analyze verify: rc {r.returncode} {r.stdout}{r.stderr}")
-    r = subprocess.run(["systemd-analyze", "security", "--offline=true", "--threshold=20", copy],
-                       capture_output=True, text=True)
+    r = run(["systemd-analyze", "security", "--offline=true", "--threshold=20", copy])
     m = re.search(r"Overall exposure level for \S+: ([0-9.]+)", r.stdout)
     # --threshold is in tenths: 20 fails on an overall exposure above 2.0 ("OK" ends at 3.9).
     c.check(r.returncode == 0 and m, f"systemd-analyze security: exposure at most 2.0: "
@@ -324,26 +220,6 @@ def check_systemd(c, binary, src, tmp):
 
 
 # ---- Kubernetes ---------------------------------------------------------------------------------
-
-def manifests(src):
-    docs = {}
-    for path in sorted(glob.glob(os.path.join(src, "deploy/kubernetes/*.yaml"))):
-        for doc in yaml.safe_load_all(open(path, encoding="utf-8")):
-            if doc:
-                docs[(doc["kind"], doc.get("metadata", {}).get("name"))] = doc
-    return docs
-
-
-def selects(selector, labels):
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def container_port(container, port):
-    """The number of a probe's or Service's port (a name or a number) in this container."""
-    for p in container.get("ports", []):
-        if port in (p.get("name"), p["containerPort"]):
-            return p["containerPort"]
-    return None
 
 
 def kubelet_layout(configmap, tmp):
@@ -373,7 +249,8 @@ def check_kubernetes(c, binary, src, tmp):
     spec = deployment["spec"]
     pod = spec["template"]
     labels = pod["metadata"]["labels"]
-    c.check(selects(spec["selector"]["matchLabels"], labels), "Deployment selector matches its pods")
+    c.check(selects(spec["selector"]["matchLabels"], labels),
+            "Deployment selector matches its pods")
     [container] = [k for k in pod["spec"]["containers"] if k["name"] == "shimgate"]
     argv = container.get("args", [])
     flags = help_flags(binary)
@@ -398,7 +275,8 @@ def check_kubernetes(c, binary, src, tmp):
     services = [d for (k, _), d in docs.items() if k == "Service"]
     c.check(services, "a Service")
     for s in services:
-        c.check(selects(s["spec"]["selector"], labels), f"Service {s['metadata']['name']} selects the pods")
+        c.check(selects(s["spec"]["selector"], labels),
+                f"Service {s['metadata']['name']} selects the pods")
         for p in s["spec"]["ports"]:
             c.check(container_port(container, p["targetPort"]) == listen,
                     f"Service port {p['port']} targets the --listen port")
@@ -422,14 +300,18 @@ def check_kubernetes(c, binary, src, tmp):
     c.check(csc.get("capabilities", {}).get("drop") == ["ALL"], "capabilities: drop ALL")
     image_user = [rest for k, rest in dockerfile_stages(dockerfile_instructions(
         os.path.join(src, "deploy/Dockerfile")))[-1]["body"] if k == "USER"][-1].split(":")[0]
-    c.check(str(psc.get("runAsUser")) == image_user, f"runAsUser is the image's USER ({image_user})")
+    c.check(str(psc.get("runAsUser")) == image_user,
+            f"runAsUser is the image's USER ({image_user})")
+    c.check(container.get("command") == ["/usr/local/bin/shimgate"],
+            "command is the image's binary alone (args are the whole command line)")
     res = container.get("resources", {})
     c.check(res.get("requests") and res.get("limits", {}).get("memory"),
             "resources: requests and a memory limit")
     cpu_limit = res.get("limits", {}).get("cpu")
     if cpu_limit is not None:
         c.check(flag_value(argv, "threads") == str(cpu_limit),
-                f"--threads is the CPU limit ({cpu_limit}): the default would count the node's cores")
+                f"--threads is the CPU limit ({cpu_limit}): "
+                "the default would count the node's cores")
 
     # The rules: a ConfigMap mounted at --rules, valid for this binary as the kubelet lays it out.
     rules = flag_value(argv, "rules", "").rstrip("/")
@@ -437,10 +319,11 @@ def check_kubernetes(c, binary, src, tmp):
     rule_volume = [v for v in pod["spec"]["volumes"]
                    if "configMap" in v and mounts.get(v["name"], {}).get("mountPath") == rules]
     c.check(rule_volume, f"a ConfigMap volume is mounted at --rules ({rules})")
-    configmap = docs.get(("ConfigMap", rule_volume[0]["configMap"]["name"])) if rule_volume else None
+    configmap = (docs.get(("ConfigMap", rule_volume[0]["configMap"]["name"]))
+                 if rule_volume else None)
     c.check(configmap, "the rules ConfigMap is among the manifests")
     rules_dir = kubelet_layout(configmap or {}, tmp)
-    r = subprocess.run([binary, "--check-rules", rules_dir], capture_output=True, text=True)
+    r = run([binary, "--check-rules", rules_dir])
     c.check(r.returncode == 0, f"shimgate --check-rules accepts the ConfigMap: {r.stderr.strip()}")
     for path in glob.glob(os.path.join(src, "rules/*.json")):
         key = os.path.basename(path)
@@ -484,7 +367,7 @@ def check_logrotate(c, binary, src, tmp):
             f"rotates the unit's --access-log ({log_path})")
 
     state = os.path.join(tmp, "logrotate.state")
-    r = subprocess.run(["logrotate", "-d", "-s", state, path], capture_output=True, text=True)
+    r = run(["logrotate", "-d", "-s", state, path])
     c.check(r.returncode == 0 and "error" not in r.stderr.lower(),
             f"logrotate -d: rc {r.returncode} {r.stderr[-500:]}")
 
@@ -505,7 +388,7 @@ def check_logrotate(c, binary, src, tmp):
         with open(conf, "w", encoding="utf-8") as f:
             f.write(local)
         os.chmod(conf, 0o644)
-        r = subprocess.run(["logrotate", "-f", "-s", state, conf], capture_output=True, text=True)
+        r = run(["logrotate", "-f", "-s", state, conf])
         c.check(r.returncode == 0, f"logrotate -f: rc {r.returncode} {r.stderr[-500:]}")
         c.check(lines(access + ".1") == 1, "the logged line is in access.log.1")
         c.check(poll(lambda: os.path.exists(access)), "SIGUSR1: shimgate creates a new access.log")
@@ -519,11 +402,11 @@ def check_logrotate(c, binary, src, tmp):
 
 def main():
     part, binary, src = sys.argv[1], os.path.abspath(sys.argv[2]), os.path.abspath(sys.argv[3])
-    run = {"dockerfile": check_dockerfile, "systemd": check_systemd,
-           "kubernetes": check_kubernetes, "logrotate": check_logrotate}[part]
+    check_part = {"dockerfile": check_dockerfile, "systemd": check_systemd,
+                  "kubernetes": check_kubernetes, "logrotate": check_logrotate}[part]
     c = Checks(f"deploy.{part}")
     with tempfile.TemporaryDirectory(prefix=f"shimgate-deploy-{part}-") as tmp:
-        run(c, binary, src, tmp)
+        check_part(c, binary, src, tmp)
     return c.finish()
 
 

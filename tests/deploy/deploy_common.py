@@ -33,9 +33,14 @@ class Checks:
         return 1 if self.failures else 0
 
 
+def run(argv, **kwargs):
+    """subprocess.run with its output captured as text (undecodable bytes replaced)."""
+    return subprocess.run(argv, capture_output=True, encoding="utf-8", errors="replace", **kwargs)
+
+
 def help_flags(binary):
     """The long flags `binary --help` lists (only its option column, not the descriptions)."""
-    out = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
+    out = run([binary, "--help"], timeout=10).stdout
     flags = set()
     for line in out.splitlines():
         m = re.match(r"^\s+(?:-\w \[ )?--([a-z0-9][a-z0-9-]*)", line)
@@ -118,7 +123,8 @@ class Shimgate:
 
     def __init__(self, binary, argv, cwd, timeout=20.0):
         self.proc = subprocess.Popen([binary] + argv, cwd=cwd, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                     encoding="utf-8", errors="replace")
         self.lines = queue.Queue()
         self.log = []
         threading.Thread(target=self._read, daemon=True).start()
