@@ -21,7 +21,7 @@ from deploy_common import (Checks, flag_value, help_flags, http_get, note_landed
                            port_of, run, split_flags, start_and_probe)
 from deploy_parse import (apt_installed_packages, container_port, dockerfile_instructions,
                           dockerfile_stages, ignored_by, known_to_debian, manifests,
-                          package_of_file, selects, shared_libraries, unit_settings)
+                          os_codename, package_of_file, selects, shared_libraries, unit_settings)
 
 DEFAULT_DRAIN_TIMEOUT = 30.0  # --drain-timeout's default (README's flag table)
 
@@ -81,8 +81,10 @@ def check_dockerfile(c, binary, src, tmp):
     # library the binary needs.
     packages = apt_installed_packages(runs(final))
     c.check(packages, "runtime stage installs its libraries with apt-get")
+    c.check(os_codename() == "bookworm", "this machine is Debian bookworm (its apt is the judge)")
+    known = known_to_debian(packages)
     for p in packages:
-        c.check(known_to_debian(p), f"runtime package {p} exists in Debian bookworm")
+        c.check(p in known, f"runtime package {p} exists in Debian bookworm")
     for lib in shared_libraries(binary):
         owner = package_of_file(lib)
         c.check(owner in packages,
