@@ -1,7 +1,8 @@
-#!/usr/bin/python3
+#!/usr/bin/python3 -B
 """Checks deploy/ against the built binary and this Debian machine (ctest deploy.*):
 
-  check_deploy.py dockerfile|systemd|kubernetes|logrotate SHIMGATE_BIN SOURCE_DIR
+  python3 -B check_deploy.py dockerfile|systemd|kubernetes|logrotate SHIMGATE_BIN SOURCE_DIR
+  (-B: no __pycache__ in the source tree)
 
 Each part parses its files, cross-checks them (ports, selectors, paths, the drain against the
 grace period, every flag against `shimgate --help`), runs the real tool where this machine has it
