@@ -64,9 +64,13 @@ def check_dockerfile(c, binary, src, tmp):
     admin_port = port_of(flag_value(argv, "admin"))
     c.check(port_of(flag_value(argv, "listen")) in exposed, "EXPOSE has the --listen port")
     c.check(admin_port in exposed, "EXPOSE has the --admin port")
-    copies = [rest.split() for rest in one("COPY")]
-    c.check(["--from=" + (build["name"] or "0"), "/src/build/shimgate",
-             "/usr/local/bin/shimgate"] in copies, "the build stage's build/shimgate is copied")
+    # COPY lines as (--from stage or None, [sources..., destination]); --chmod and the like dropped.
+    copies = [(next((w[7:] for w in words if w.startswith("--from=")), None),
+               [w for w in words if not w.startswith("--")])
+              for words in (rest.split() for rest in one("COPY"))]
+    c.check((build["name"] or "0", ["/src/build/shimgate", "/usr/local/bin/shimgate"]) in copies,
+            "the build stage's build/shimgate is copied")
+    copies = [cp for stage, cp in copies if stage is None]  # from the repository
     rules = flag_value(argv, "rules", "").rstrip("/")
     c.check(any(cp[0].rstrip("/") == "rules" and cp[-1].rstrip("/") == rules for cp in copies),
             f"rules/ is copied to --rules ({rules})")
@@ -92,14 +96,20 @@ def check_dockerfile(c, binary, src, tmp):
                 f"ldd needs {lib} (package {owner}): installed in the runtime stage")
 
     # The image's command line starts the real binary, and its health probe says 200, or fails.
+    probe_ok = c.check(probe and os.access(probe, os.X_OK),
+                       f"the health probe {probe} is executable")
     g = start_and_probe(c, binary, argv, os.path.join(src, "rules"), tmp, "ENTRYPOINT + CMD")
-    if g and probe:
-        r = run([probe, str(g.admin_port)], timeout=10)
-        c.check(r.returncode == 0, "health probe: exit 0 against a running shimgate")
-        c.check(g.stop() == 0, "SIGTERM: shimgate drains and exits 0")
-        r = run([probe, str(g.admin_port)], timeout=10)
-        c.check(r.returncode != 0, "health probe: fails once shimgate has stopped")
-        check_probe_refuses_503(c, probe)
+    if g:
+        try:
+            if probe_ok:
+                r = run([probe, str(g.admin_port)], timeout=10)
+                c.check(r.returncode == 0, "health probe: exit 0 against a running shimgate")
+        finally:
+            c.check(g.stop() == 0, "SIGTERM: shimgate drains and exits 0")
+        if probe_ok:
+            r = run([probe, str(g.admin_port)], timeout=10)
+            c.check(r.returncode != 0, "health probe: fails once shimgate has stopped")
+            check_probe_refuses_503(c, probe)
 
 
 def check_build_context(c, src, stages, tmp):
@@ -112,7 +122,7 @@ def check_build_context(c, src, stages, tmp):
         for keyword, rest in s["body"]:
             words = rest.split()
             if keyword == "COPY" and not any(w.startswith("--from") for w in words):
-                for source in words[:-1]:
+                for source in [w for w in words if not w.startswith("--")][:-1]:
                     if source == ".":
                         continue
                     c.check(os.path.exists(os.path.join(src, source)),

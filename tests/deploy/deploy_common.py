@@ -1,6 +1,7 @@
 """Helpers for tests/deploy/check_deploy.py: the binary's flags, command lines made local, and a
 real shimgate started from a deployment's command line (loopback, port 0, stopped by its PID)."""
 
+import atexit
 import os
 import queue
 import re
@@ -125,6 +126,7 @@ class Shimgate:
         self.proc = subprocess.Popen([binary] + argv, cwd=cwd, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      encoding="utf-8", errors="replace")
+        atexit.register(self._kill_if_running)  # never outlives the test, even on an exception
         self.lines = queue.Queue()
         self.log = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -149,6 +151,11 @@ class Shimgate:
         for line in self.proc.stderr:
             self.log.append(line.rstrip("\n"))
             self.lines.put(line)
+
+    def _kill_if_running(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def started(self):
         return self.port is not None and self.proc.poll() is None
