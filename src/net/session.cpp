@@ -93,6 +93,7 @@ net::awaitable<void> client_session::run() {
     }
     while (!w_.draining) {
         rq_ = {};
+        upstream_.forget_request();
         if (buffer_.size() == 0 && !stream_.tls()) {
             // Waiting for the next request, here rather than in read_head so that no frame of
             // it is held meanwhile; nor is a receive buffer (10,000 idle keep-alive connections
@@ -109,6 +110,7 @@ net::awaitable<void> client_session::run() {
         const next n = have_head ? co_await handle_request() : next::close;
         if (rq_.status != 0) {  // something was answered: count and log it
             const bool head_read = parser_ && parser_->is_header_done();
+            rq_.upstream = upstream_.remote();
             account_request(w_.metrics, {w_.access, w_.access_lines}, rq_,
                             head_read ? &parser_->get() : nullptr, peer_ip_);
         }
@@ -338,6 +340,7 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
                 rq_.upstream_time = upstream_.elapsed();
                 if (!head_sent) co_return co_await refuse(nullptr, error_style::problem, e, false);
                 aborted_ = true;
+                rq_.error = request_error::upstream_reset;  // logged so, never counted as a 2xx
                 co_return next::close;
             }
         }

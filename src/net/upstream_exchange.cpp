@@ -32,6 +32,11 @@ net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
             up_ = co_await w_.pool.connect(ec);
             if (ec) co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
         }
+        if (up_->remote.port() == 0) {  // once per connection: one getpeername
+            beast::error_code ignored;
+            up_->remote = up_->stream.socket().remote_endpoint(ignored);
+        }
+        remote_ = up_->remote;
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         const bool reused = up_->reused;
         std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};

@@ -61,6 +61,7 @@ void worker_metrics::add(const worker_metrics& other) {
     for (std::size_t i = 0; i < refusals.size(); ++i) refusals[i] += other.refusals[i];
     upstream_latency.add(other.upstream_latency);
     total_latency.add(other.total_latency);
+    upstream_resets += other.upstream_resets;
 }
 
 }  // namespace shimgate

@@ -58,6 +58,7 @@ struct worker_metrics {
     std::array<std::uint64_t, refusal_reason_count> refusals{};
     latency_histogram upstream_latency;  // first byte sent upstream -> whole answer read/relayed
     latency_histogram total_latency;     // request head complete -> answer written
+    std::uint64_t upstream_resets = 0;   // answers cut short by the upstream after their head
 
     void count_request(std::string_view rule, std::string_view dialect, unsigned status);
     void count_refusal(refusal_reason r) noexcept { ++refusals[static_cast<std::size_t>(r)]; }

@@ -154,6 +154,10 @@ std::string render_prometheus(const metrics_snapshot& s) {
     histogram(out, "request_duration_seconds", "Whole request: head complete to answer written.",
               s.requests.total_latency);
 
+    single(out, "upstream_resets_total", "counter",
+           "Answers the upstream cut short after their head went to the client (each also counted "
+           "in requests_total as status 502).",
+           s.requests.upstream_resets);
     single(out, "upstream_pool_idle_connections", "gauge",
            "Idle keep-alive upstream connections in the pools.", s.pool.idle);
     single(out, "upstream_connects_total", "counter", "New upstream connections established.",

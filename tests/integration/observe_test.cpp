@@ -364,5 +364,77 @@ TEST(Observe, ReloadUnderLoadFailsNoRequest) {
     EXPECT_EQ(metrics[explo_ok], 1200.0);
 }
 
+// Polls (bounded) until the last line of `path` holds `needle`; that line, or "".
+std::string wait_for_line_with(const fs::path& path, const std::string& needle) {
+    for (int i = 0; i < 500; ++i) {
+        for (const auto& line : lines_of(read_file(path)))
+            if (line.find(needle) != std::string::npos) return line;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {};
+}
+
+TEST(Observe, AccessLogCarriesWhatOperatorsRead) {
+    fake_upstream up([](const std::string&) { return fake_upstream::answer(200, "{}"); });
+    fs::path log = temp_path("access-fields") += ".log";
+    shim gate(up.port(), {"--access-log", log.string()});
+    const std::string up_addr = "\"upstream_addr\":\"127.0.0.1:" + std::to_string(up.port()) + "\"";
+    request(gate.port, "GET", "/fields", {},
+            "X-Request-Id: fields-1\r\nUser-Agent: k6/0.50 (\"quoted\")\r\n"
+            "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n");
+    std::string line = wait_for_line_with(log, "fields-1");
+    ASSERT_FALSE(line.empty()) << read_file(log);
+    for (const std::string& part :
+         {std::string(R"("client_ip":"127.0.0.1")"), std::string(R"("host":"127.0.0.1")"),
+          std::string(R"x("user_agent":"k6/0.50 (\"quoted\")")x"),
+          std::string(R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736")"), up_addr,
+          std::string(R"("error":null)")})
+        EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
+
+    // Refused before the upstream: no upstream address; a bad traceparent (upper case): no id.
+    request(gate.port, "PUT", "/api/user", R"({"user_group_id":"a"})",
+            "X-Request-Id: fields-2\r\nContent-Type: application/json\r\n"
+            "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01\r\n");
+    line = wait_for_line_with(log, "fields-2");
+    ASSERT_FALSE(line.empty()) << read_file(log);
+    for (const char* part : {R"("status":401)", R"("upstream_addr":null)", R"("trace_id":null)",
+                             R"("user_agent":null)", R"("error":null)"})
+        EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
+    EXPECT_EQ(gate.proc.stop(SIGTERM), 0);
+    fs::remove(log);
+}
+
+// An upstream that fails mid-answer, after the head went to the client: the client's connection
+// ends (the answer never looks complete), the line says so, and the request is not a 200 in
+// /metrics.
+TEST(Observe, AnswerCutShortIsLoggedAndCountedAsUpstreamReset) {
+    const std::string reset(fake_upstream::reset_marker);
+    fake_upstream up([&](const std::string&) {
+        return "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial" + reset;
+    });
+    fs::path log = temp_path("access-reset") += ".log";
+    shim gate(up.port(), {"--access-log", log.string(), "--admin", "127.0.0.1:0"});
+    auto scrape = [&] { return parse_metrics(request(gate.admin_port, "GET", "/metrics").body); };
+    auto before = scrape();
+    auto r = request(gate.port, "GET", "/cut", {}, "X-Request-Id: cut-1\r\n");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_FALSE(r.complete);
+    const std::string line = wait_for_line_with(log, "cut-1");
+    ASSERT_FALSE(line.empty()) << read_file(log);
+    EXPECT_NE(line.find(R"("status":200)"), std::string::npos) << line;  // what was sent
+    EXPECT_NE(line.find(R"("error":"upstream_reset")"), std::string::npos) << line;
+    const std::string ok = "shimgate_requests_total{dialect=,rule=pass-through,status=200}";
+    const std::string bad = "shimgate_requests_total{dialect=,rule=pass-through,status=502}";
+    std::map<std::string, double> after;
+    for (int i = 0; i < 200 && after[bad] - before[bad] < 1.0; ++i) after = scrape();
+    EXPECT_EQ(after[bad] - before[bad], 1.0);
+    EXPECT_EQ(after[ok] - before[ok], 0.0);
+    EXPECT_EQ(
+        after["shimgate_upstream_resets_total{}"] - before["shimgate_upstream_resets_total{}"],
+        1.0);
+    EXPECT_EQ(gate.proc.stop(SIGTERM), 0);
+    fs::remove(log);
+}
+
 }  // namespace
 }  // namespace shimgate::testing

@@ -86,6 +86,7 @@ metrics_snapshot small_snapshot() {
     s.requests.upstream_latency.observe(milliseconds(500));
     s.requests.total_latency.observe(seconds(7));
     s.requests.total_latency.observe(nanoseconds(0));
+    s.requests.upstream_resets = 3;
     s.pool = {2, 5, 1, 9, 1, 0};
     s.process.open_connections = 4;
     s.process.rule_reloads = 1;
@@ -148,6 +149,9 @@ shimgate_request_duration_seconds_bucket{le="5"} 1
 shimgate_request_duration_seconds_bucket{le="+Inf"} 2
 shimgate_request_duration_seconds_sum 7
 shimgate_request_duration_seconds_count 2
+# HELP shimgate_upstream_resets_total Answers the upstream cut short after their head went to the client (each also counted in requests_total as status 502).
+# TYPE shimgate_upstream_resets_total counter
+shimgate_upstream_resets_total 3
 # HELP shimgate_upstream_pool_idle_connections Idle keep-alive upstream connections in the pools.
 # TYPE shimgate_upstream_pool_idle_connections gauge
 shimgate_upstream_pool_idle_connections 2
@@ -192,7 +196,7 @@ shimgate_build_info{version="0.1.0",simdjson_kernel="haswell"} 1
 
 TEST(Metrics, EmptySnapshotStillListsEveryFamilyAndReason) {
     const std::string text = render_prometheus(metrics_snapshot{});
-    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 16u);
+    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 17u);
     EXPECT_EQ(lines_starting(text, "shimgate_requests_total").size(), 0u);
     EXPECT_EQ(lines_starting(text, "shimgate_refusals_total{").size(), refusal_reason_count);
     EXPECT_NE(text.find("shimgate_ready 0\n"), std::string::npos);
