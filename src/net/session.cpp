@@ -107,7 +107,9 @@ net::awaitable<void> client_session::run() {
             if (ec || w_.draining) break;
         }
         const bool have_head = co_await read_head();
+        if (have_head) ++w_.metrics.requests_in_flight;
         const next n = have_head ? co_await handle_request() : next::close;
+        if (have_head) --w_.metrics.requests_in_flight;
         if (rq_.status != 0) {  // something was answered: count and log it
             const bool head_read = parser_ && parser_->is_header_done();
             rq_.upstream = upstream_.remote();

@@ -203,7 +203,9 @@ TEST(Observe, MetricsMoveWithEachKindOfRequestAndParse) {
     EXPECT_EQ(delta("shimgate_refusals_total{reason=auth}"), 1.0);
     EXPECT_EQ(delta("shimgate_refusals_total{reason=content_type}"), 1.0);
     EXPECT_EQ(delta("shimgate_refusals_total{reason=framing}"), 1.0);
-    EXPECT_GE(delta("shimgate_request_duration_seconds_count{}"), 8.0);
+    EXPECT_EQ(delta("shimgate_request_duration_seconds_count{rule=explo-update-user-group}"), 2.0);
+    EXPECT_EQ(delta("shimgate_request_duration_seconds_count{rule=mintlify-update-user}"), 4.0);
+    EXPECT_GE(delta("shimgate_request_duration_seconds_count{rule=pass-through}"), 2.0);
     EXPECT_GE(delta("shimgate_upstream_latency_seconds_count{}"), 3.0);
     EXPECT_GE(after["shimgate_upstream_connects_total{}"], 1.0);
     EXPECT_GE(after["shimgate_upstream_reuses_total{}"], 1.0);
@@ -359,8 +361,8 @@ TEST(Observe, ReloadUnderLoadFailsNoRequest) {
         "shimgate_requests_total{dialect=explo,rule=explo-update-user-group,status=200}";
     for (int i = 0; i < 200 && metrics[explo_ok] < 1200.0; ++i)
         metrics = parse_metrics(request(gate.admin_port, "GET", "/metrics").body);
-    EXPECT_EQ(metrics["shimgate_rule_reloads_total{}"], reloads);
-    EXPECT_EQ(metrics["shimgate_rule_reload_failures_total{}"], 0.0);
+    EXPECT_EQ(metrics["shimgate_rule_reloads_total{result=applied}"], reloads);
+    EXPECT_EQ(metrics["shimgate_rule_reloads_total{result=refused}"], 0.0);
     EXPECT_EQ(metrics[explo_ok], 1200.0);
 }
 
@@ -434,6 +436,59 @@ TEST(Observe, AnswerCutShortIsLoggedAndCountedAsUpstreamReset) {
         1.0);
     EXPECT_EQ(gate.proc.stop(SIGTERM), 0);
     fs::remove(log);
+}
+
+// The standard process_* series, the in-flight gauge, and reloads by result with the time of the
+// last good one.
+TEST(Observe, ProcessSeriesInFlightAndReloadsByResult) {
+    backend be;
+    fs::path rules = temp_path("rules");
+    fs::copy(source_dir() + "/rules", rules, fs::copy_options::recursive);
+    shim gate(be.port, {"--admin", "127.0.0.1:0", "--rules", rules.string()});
+    auto scrape = [&] { return parse_metrics(request(gate.admin_port, "GET", "/metrics").body); };
+    auto m = scrape();
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    EXPECT_GT(m["process_start_time_seconds{}"], now - 120);
+    EXPECT_LE(m["process_start_time_seconds{}"], now + 1);
+    EXPECT_GT(m["process_resident_memory_bytes{}"], 1e6);
+    EXPECT_GE(m["process_cpu_seconds_total{}"], 0.0);
+    EXPECT_GT(m["process_open_fds{}"], 3.0);
+    EXPECT_GE(m["process_max_fds{}"], m["process_open_fds{}"]);
+    EXPECT_EQ(m["shimgate_requests_in_flight{}"], 0.0);
+    const double loaded_at = m["shimgate_last_reload_success_timestamp_seconds{}"];
+    EXPECT_GT(loaded_at, now - 120);
+    EXPECT_LE(loaded_at, now + 1);
+
+    // A slow request in flight is seen by the gauge (polled, bounded), and leaves it at 0.
+    raw_client busy(gate.port);
+    busy.send("GET /slow?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    double in_flight = 0;
+    for (int i = 0; i < 200 && in_flight < 1.0; ++i)
+        in_flight = scrape()["shimgate_requests_in_flight{}"];
+    EXPECT_EQ(in_flight, 1.0);
+    EXPECT_EQ(busy.read_response().status, 200u);
+    for (int i = 0; i < 200 && in_flight > 0.0; ++i)
+        in_flight = scrape()["shimgate_requests_in_flight{}"];
+    EXPECT_EQ(in_flight, 0.0);
+
+    // A refused reload: counted, the time of the last good one unchanged.
+    const fs::path broken = rules / "zz-broken.json";
+    std::ofstream(broken) << "{ not json";
+    gate.proc.signal(SIGHUP);
+    ASSERT_TRUE(gate.proc.wait_for_line("rule reload refused"));
+    m = scrape();
+    EXPECT_EQ(m["shimgate_rule_reloads_total{result=refused}"], 1.0);
+    EXPECT_EQ(m["shimgate_rule_reloads_total{result=applied}"], 0.0);
+    EXPECT_EQ(m["shimgate_last_reload_success_timestamp_seconds{}"], loaded_at);
+    // Then a good one: counted, the time moves on.
+    fs::remove(broken);
+    gate.proc.signal(SIGHUP);
+    ASSERT_TRUE(gate.proc.wait_for_line("rules reloaded"));
+    m = scrape();
+    EXPECT_EQ(m["shimgate_rule_reloads_total{result=applied}"], 1.0);
+    EXPECT_GT(m["shimgate_last_reload_success_timestamp_seconds{}"], loaded_at);
+    fs::remove_all(rules);
 }
 
 }  // namespace
