@@ -7,6 +7,7 @@
 #include "net/server.hpp"
 #include "net/tls.hpp"
 #include "observe/access_log.hpp"
+#include "observe/build_info.hpp"
 #include "observe/log.hpp"
 
 int main(int argc, char** argv) {
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (flags.version) {
-        std::cout << "shimgate " SHIMGATE_VERSION "\n";
+        std::cout << "shimgate " SHIMGATE_VERSION " (revision " << source_revision() << ")\n";
         return 0;
     }
     if (!flags.error.empty()) {

@@ -45,7 +45,8 @@ po::options_description describe() {
         "Usage: shimgate --listen HOST:PORT --upstream URL --rules DIR [options]");
     // Values are taken as strings and checked by hand, so every message names its flag the same
     // way.
-    d.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
+    d.add_options()("help,h", "print this help and exit")(
+        "version", "print the version and the source revision, and exit")(
         "listen", po::value<std::string>(),
         "HOST:PORT to serve clients on (port 0 picks a free port)")(
         "upstream", po::value<std::string>(),

@@ -491,5 +491,30 @@ TEST(Observe, ProcessSeriesInFlightAndReloadsByResult) {
     fs::remove_all(rules);
 }
 
+// --version: the version and the source revision the binary was built from, exit 0.
+TEST(Observe, VersionNamesTheSourceRevision) {
+    auto r = run_shell(std::string(SHIMGATE_BIN) + " --version");
+    EXPECT_EQ(r.exit_code, 0);
+    const std::string prefix = "shimgate 0.1.0 (revision ";
+    ASSERT_TRUE(r.output.starts_with(prefix)) << r.output;
+    ASSERT_TRUE(r.output.ends_with(")\n")) << r.output;
+    const std::string revision =
+        r.output.substr(prefix.size(), r.output.size() - prefix.size() - 2);
+    if (run_shell("git -C " + source_dir() + " rev-parse --git-dir").exit_code != 0) {
+        EXPECT_EQ(revision, "unknown");
+        return;
+    }
+    // `git describe --always --dirty`: [tag-N-g]<hash>[-dirty]; the hash is a commit of this
+    // repository.
+    std::string hash = revision;
+    if (hash.ends_with("-dirty")) hash.resize(hash.size() - 6);
+    if (auto g = hash.rfind("-g"); g != std::string::npos) hash = hash.substr(g + 2);
+    ASSERT_GE(hash.size(), 7u) << revision;
+    EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos) << revision;
+    EXPECT_EQ(run_shell("git -C " + source_dir() + " cat-file -e " + hash + "^{commit}").exit_code,
+              0)
+        << revision;
+}
+
 }  // namespace
 }  // namespace shimgate::testing
