@@ -1,6 +1,7 @@
 // shimgate: flags -> config -> rules -> server.run(). Everything else lives in shimgate_core.
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "config/flags.hpp"
 #include "config/rule_loader.hpp"
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    log_info("shimgate " SHIMGATE_VERSION " (revision " + std::string(source_revision()) +
+             ") starting: " + describe_flags(cfg));
     server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context,
              std::move(access));
     return s.run();

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -151,6 +152,48 @@ std::string parse_upstream_url(std::string_view text, upstream_url& out) {
     bool v6 = out.host.find(':') != std::string::npos;
     out.host_header = (v6 ? "[" + out.host + "]" : out.host) + ":" + std::to_string(out.port);
     return {};
+}
+
+namespace {
+// Milliseconds as seconds, as few decimals as needed ("30", "0.5", "1.25").
+std::string seconds_text(std::chrono::milliseconds ms) {
+    std::string s = std::to_string(ms.count() / 1000);
+    if (const auto frac = ms.count() % 1000; frac != 0) {
+        std::string f = ".000";
+        f[1] = static_cast<char>('0' + frac / 100);
+        f[2] = static_cast<char>('0' + frac / 10 % 10);
+        f[3] = static_cast<char>('0' + frac % 10);
+        while (f.back() == '0') f.pop_back();
+        s += f;
+    }
+    return s;
+}
+}  // namespace
+
+std::string describe_flags(const config& c) {
+    const auto host = [](const std::string& h) {
+        return h.find(':') != std::string::npos ? "[" + h + "]" : h;
+    };
+    std::string s = "--listen " + host(c.listen.host) + ":" + std::to_string(c.listen.port);
+    s += " --upstream " + std::string(c.upstream.tls ? "https://" : "http://") +
+         c.upstream.host_header + c.upstream.prefix;
+    s += " --rules " + c.rules_dir;
+    if (!c.tls_cert.empty()) s += " --tls-cert " + c.tls_cert + " --tls-key " + c.tls_key;
+    if (!c.upstream_ca.empty()) s += " --upstream-ca " + c.upstream_ca;
+    if (!c.admin.empty()) s += " --admin " + c.admin;
+    s += " --threads " + std::to_string(c.threads);
+    s += " --log-format " + c.log_format;
+    if (!c.access_log.empty()) s += " --access-log " + c.access_log;
+    s += " --upstream-timeout " + seconds_text(c.upstream_timeout);
+    s += " --connect-timeout " + seconds_text(c.connect_timeout);
+    s += " --header-timeout " + seconds_text(c.header_timeout);
+    s += " --idle-timeout " + seconds_text(c.idle_timeout);
+    s += " --drain-timeout " + seconds_text(c.drain_timeout);
+    s += " --max-body " + std::to_string(c.max_body);
+    s += " --max-header-bytes " + std::to_string(c.max_header_bytes);
+    s += " --max-header-fields " + std::to_string(c.max_header_fields);
+    s += " --max-connections " + std::to_string(c.max_connections);
+    return s;
 }
 
 flags_result parse_flags(int argc, const char* const* argv) {

@@ -4,6 +4,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -514,6 +516,64 @@ TEST(Observe, VersionNamesTheSourceRevision) {
     EXPECT_EQ(run_shell("git -C " + source_dir() + " cat-file -e " + hash + "^{commit}").exit_code,
               0)
         << revision;
+}
+
+// The process log: the start-up line (version, revision, flags in effect), and an unreachable
+// upstream logged once when it goes and once when it is back, not once per request.
+TEST(Observe, ProcessLogSaysStartUpAndUpstreamChangesOnce) {
+    boost::asio::io_context ioc;
+    unsigned short port = 0;
+    {
+        boost::asio::ip::tcp::acceptor probe(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = probe.local_endpoint().port();
+    }  // closed: nothing listens there now
+    shim gate(port, {"--threads", "2"});
+    // Logged before "listening on", which the harness has waited for: already read.
+    const std::string& early = gate.proc.output();
+    const std::size_t at = early.find("starting:");
+    ASSERT_NE(at, std::string::npos) << early;
+    const std::size_t bol = early.rfind('\n', at);
+    const std::optional<std::string> start =
+        early.substr(bol == std::string::npos ? 0 : bol + 1,
+                     early.find('\n', at) - (bol == std::string::npos ? 0 : bol + 1));
+    EXPECT_NE(start->find("shimgate 0.1.0 (revision "), std::string::npos) << *start;
+    EXPECT_NE(start->find("--upstream http://127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << *start;
+    EXPECT_NE(start->find("--threads 2 "), std::string::npos) << *start;
+    EXPECT_NE(start->find("--upstream-timeout 30 "), std::string::npos) << *start;
+
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(request(gate.port, "GET", "/down").status, 502u);
+    ASSERT_TRUE(gate.proc.wait_for_line("upstream unreachable")) << gate.proc.output();
+
+    // The upstream comes back on that port: one answer.
+    boost::asio::ip::tcp::acceptor back(ioc);
+    back.open(boost::asio::ip::tcp::v4());
+    back.set_option(boost::asio::socket_base::reuse_address(true));
+    back.bind({boost::asio::ip::make_address("127.0.0.1"), port});
+    back.listen();
+    std::thread server([&] {
+        boost::asio::ip::tcp::socket s = back.accept();
+        std::string got;
+        char buf[4096];
+        while (got.find("\r\n\r\n") == std::string::npos) {
+            boost::system::error_code ec;
+            const std::size_t n = s.read_some(boost::asio::buffer(buf), ec);
+            if (ec) return;
+            got.append(buf, n);
+        }
+        boost::asio::write(
+            s, boost::asio::buffer(std::string_view(
+                   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")));
+    });
+    EXPECT_EQ(request(gate.port, "GET", "/up").status, 200u);
+    server.join();
+    ASSERT_TRUE(gate.proc.wait_for_line("upstream reachable again")) << gate.proc.output();
+    const std::string& out = gate.proc.output();
+    std::size_t downs = 0;
+    for (std::size_t d = out.find("upstream unreachable"); d != std::string::npos;
+         d = out.find("upstream unreachable", d + 1))
+        ++downs;
+    EXPECT_EQ(downs, 1u) << out;
 }
 
 }  // namespace
