@@ -66,6 +66,8 @@ po::options_description describe() {
         "worker threads, one io_context each (default: number of cores)")(
         "log-format", po::value<std::string>(), "json or text (default: text)")(
         "access-log", po::value<std::string>(), "access log FILE, or - for stdout")(
+        "server-timing",
+        "add Server-Timing: shim;dur=<ms>, upstream;dur=<ms> to every answer (default: off)")(
         "upstream-timeout", po::value<std::string>(),
         "seconds to wait for the upstream's answer (default 30)")(
         "connect-timeout", po::value<std::string>(),
@@ -193,6 +195,7 @@ std::string describe_flags(const config& c) {
     s += " --max-header-bytes " + std::to_string(c.max_header_bytes);
     s += " --max-header-fields " + std::to_string(c.max_header_fields);
     s += " --max-connections " + std::to_string(c.max_connections);
+    if (c.server_timing) s += " --server-timing";
     return s;
 }
 
@@ -241,6 +244,7 @@ flags_result parse_flags(int argc, const char* const* argv) {
     c.upstream_ca = get("upstream-ca");
     c.admin = get("admin");
     c.access_log = get("access-log");
+    c.server_timing = vm.count("server-timing") != 0;
     if (c.tls_cert.empty() != c.tls_key.empty())
         return r.error = fail(c.tls_cert.empty() ? "tls-key" : "tls-cert",
                               "needs --tls-cert and --tls-key together"),

@@ -328,6 +328,7 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
     const bool has_id = res.contains(request_id_field);
     write_client_head(rs().out, status, res.reason(), &res, plan.framing, plan.keep_alive, version,
                       std::span<const header_pair>(echo.data(), has_id ? 0 : 1));
+    if (w_.cfg.server_timing) add_server_timing_field();
 
     bool head_sent = false;
     char* relay = relay_buffer();

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -574,6 +575,61 @@ TEST(Observe, ProcessLogSaysStartUpAndUpstreamChangesOnce) {
          d = out.find("upstream unreachable", d + 1))
         ++downs;
     EXPECT_EQ(downs, 1u) << out;
+}
+
+// "shim;dur=1.234, upstream;dur=5.678" -> {1.234, 5.678}; upstream -1 when absent; nullopt if the
+// value is not of that form.
+std::optional<std::pair<double, double>> server_timing_of(const std::string& value) {
+    std::smatch m;
+    static const std::regex form(R"(shim;dur=(\d+\.\d{3})(, upstream;dur=(\d+\.\d{3}))?)");
+    if (!std::regex_match(value, m, form)) return std::nullopt;
+    return std::pair{std::stod(m[1]), m[3].matched ? std::stod(m[3]) : -1.0};
+}
+
+TEST(Observe, ServerTimingTellsTheShimsTimeFromTheUpstreams) {
+    backend be;
+    shim gate(be.port, {"--server-timing"});
+    // Translated: both entries.
+    auto translated =
+        request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"a"})",
+                "Explo-Authorization: Token demo-token\r\nContent-Type: application/json\r\n");
+    ASSERT_EQ(translated.status, 200u);
+    auto t = header_of(translated.head, "Server-Timing");
+    ASSERT_TRUE(t) << translated.head;
+    auto tt = server_timing_of(*t);
+    ASSERT_TRUE(tt) << *t;
+    EXPECT_GE(tt->second, 0.0) << *t;
+
+    // Pass-through to an upstream that takes 300 ms: the upstream entry holds them, the shim's
+    // does not.
+    auto passed = request(gate.port, "GET", "/slow?ms=300");
+    ASSERT_EQ(passed.status, 200u);
+    auto p = header_of(passed.head, "Server-Timing");
+    ASSERT_TRUE(p) << passed.head;
+    auto pt = server_timing_of(*p);
+    ASSERT_TRUE(pt) << *p;
+    EXPECT_GE(pt->second, 300.0) << *p;
+    EXPECT_LT(pt->first, 300.0) << *p;
+
+    // Refused by the shim: no upstream entry.
+    auto refused = request(gate.port, "PUT", "/api/user", R"({"user_group_id":"a"})",
+                           "Content-Type: application/json\r\n");
+    ASSERT_EQ(refused.status, 401u);
+    auto r = header_of(refused.head, "Server-Timing");
+    ASSERT_TRUE(r) << refused.head;
+    auto rt = server_timing_of(*r);
+    ASSERT_TRUE(rt) << *r;
+    EXPECT_EQ(rt->second, -1.0) << *r;
+
+    // Off by default.
+    shim plain(be.port);
+    EXPECT_FALSE(header_of(request(plain.port, "GET", "/echo/x").head, "Server-Timing"));
+    EXPECT_FALSE(
+        header_of(request(plain.port, "POST", "/api/update_user_group/", R"({"user_group_id":"a"})",
+                          "Explo-Authorization: Token demo-token\r\n"
+                          "Content-Type: application/json\r\n")
+                      .head,
+                  "Server-Timing"));
 }
 
 }  // namespace
