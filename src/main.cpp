@@ -1,12 +1,14 @@
 // shimgate: flags -> config -> rules -> server.run(). Everything else lives in shimgate_core.
 #include <cstdio>
 #include <iostream>
+#include <string>
 
 #include "config/flags.hpp"
 #include "config/rule_loader.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
 #include "observe/access_log.hpp"
+#include "observe/build_info.hpp"
 #include "observe/log.hpp"
 
 int main(int argc, char** argv) {
@@ -17,7 +19,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (flags.version) {
-        std::cout << "shimgate " SHIMGATE_VERSION "\n";
+        std::cout << "shimgate " SHIMGATE_VERSION " (revision " << source_revision() << ")\n";
         return 0;
     }
     if (!flags.error.empty()) {
@@ -58,6 +60,8 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    log_info("shimgate " SHIMGATE_VERSION " (revision " + std::string(source_revision()) +
+             ") starting: " + describe_flags(cfg));
     server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context,
              std::move(access));
     return s.run();

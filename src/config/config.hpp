@@ -30,7 +30,8 @@ struct config {
     std::string admin;  // "" = no admin listener
     unsigned threads = 1;
     std::string log_format = "text";
-    std::string access_log;  // "" = none, "-" = stdout
+    std::string access_log;      // "" = none, "-" = stdout
+    bool server_timing = false;  // a Server-Timing field on every answer
 
     std::chrono::milliseconds upstream_timeout{30000};
     std::chrono::milliseconds connect_timeout{5000};

@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 #include <thread>
 
@@ -45,7 +46,8 @@ po::options_description describe() {
         "Usage: shimgate --listen HOST:PORT --upstream URL --rules DIR [options]");
     // Values are taken as strings and checked by hand, so every message names its flag the same
     // way.
-    d.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
+    d.add_options()("help,h", "print this help and exit")(
+        "version", "print the version and the source revision, and exit")(
         "listen", po::value<std::string>(),
         "HOST:PORT to serve clients on (port 0 picks a free port)")(
         "upstream", po::value<std::string>(),
@@ -64,6 +66,8 @@ po::options_description describe() {
         "worker threads, one io_context each (default: number of cores)")(
         "log-format", po::value<std::string>(), "json or text (default: text)")(
         "access-log", po::value<std::string>(), "access log FILE, or - for stdout")(
+        "server-timing",
+        "add Server-Timing: shim;dur=<ms>, upstream;dur=<ms> to every answer (default: off)")(
         "upstream-timeout", po::value<std::string>(),
         "seconds to wait for the upstream's answer (default 30)")(
         "connect-timeout", po::value<std::string>(),
@@ -152,6 +156,49 @@ std::string parse_upstream_url(std::string_view text, upstream_url& out) {
     return {};
 }
 
+namespace {
+// Milliseconds as seconds, as few decimals as needed ("30", "0.5", "1.25").
+std::string seconds_text(std::chrono::milliseconds ms) {
+    std::string s = std::to_string(ms.count() / 1000);
+    if (const auto frac = ms.count() % 1000; frac != 0) {
+        std::string f = ".000";
+        f[1] = static_cast<char>('0' + frac / 100);
+        f[2] = static_cast<char>('0' + frac / 10 % 10);
+        f[3] = static_cast<char>('0' + frac % 10);
+        while (f.back() == '0') f.pop_back();
+        s += f;
+    }
+    return s;
+}
+}  // namespace
+
+std::string describe_flags(const config& c) {
+    const auto host = [](const std::string& h) {
+        return h.find(':') != std::string::npos ? "[" + h + "]" : h;
+    };
+    std::string s = "--listen " + host(c.listen.host) + ":" + std::to_string(c.listen.port);
+    s += " --upstream " + std::string(c.upstream.tls ? "https://" : "http://") +
+         c.upstream.host_header + c.upstream.prefix;
+    s += " --rules " + c.rules_dir;
+    if (!c.tls_cert.empty()) s += " --tls-cert " + c.tls_cert + " --tls-key " + c.tls_key;
+    if (!c.upstream_ca.empty()) s += " --upstream-ca " + c.upstream_ca;
+    if (!c.admin.empty()) s += " --admin " + c.admin;
+    s += " --threads " + std::to_string(c.threads);
+    s += " --log-format " + c.log_format;
+    if (!c.access_log.empty()) s += " --access-log " + c.access_log;
+    s += " --upstream-timeout " + seconds_text(c.upstream_timeout);
+    s += " --connect-timeout " + seconds_text(c.connect_timeout);
+    s += " --header-timeout " + seconds_text(c.header_timeout);
+    s += " --idle-timeout " + seconds_text(c.idle_timeout);
+    s += " --drain-timeout " + seconds_text(c.drain_timeout);
+    s += " --max-body " + std::to_string(c.max_body);
+    s += " --max-header-bytes " + std::to_string(c.max_header_bytes);
+    s += " --max-header-fields " + std::to_string(c.max_header_fields);
+    s += " --max-connections " + std::to_string(c.max_connections);
+    if (c.server_timing) s += " --server-timing";
+    return s;
+}
+
 flags_result parse_flags(int argc, const char* const* argv) {
     flags_result r;
     auto desc = describe();
@@ -197,6 +244,7 @@ flags_result parse_flags(int argc, const char* const* argv) {
     c.upstream_ca = get("upstream-ca");
     c.admin = get("admin");
     c.access_log = get("access-log");
+    c.server_timing = vm.count("server-timing") != 0;
     if (c.tls_cert.empty() != c.tls_key.empty())
         return r.error = fail(c.tls_cert.empty() ? "tls-key" : "tls-cert",
                               "needs --tls-cert and --tls-key together"),

@@ -16,6 +16,10 @@ struct flags_result {
 
 flags_result parse_flags(int argc, const char* const* argv);
 
+// The flags in effect, defaults included, as a command line ("--listen 127.0.0.1:8080 --upstream
+// http://... --threads 2 ... --upstream-timeout 30 ..."), for the start-up line of the process log.
+std::string describe_flags(const config& c);
+
 // "http://host:port[/prefix]" or "https://..." -> upstream_url; "" error on success.
 std::string parse_upstream_url(std::string_view text, upstream_url& out);
 // "HOST:PORT", "[v6]:PORT" -> host_port; "" on success.

@@ -19,6 +19,7 @@
 #include "net/worker.hpp"
 #include "observe/admin.hpp"
 #include "observe/log.hpp"
+#include "observe/process_stats.hpp"
 
 namespace shimgate {
 
@@ -78,6 +79,11 @@ net::awaitable<void> accept_loop(worker& w) {
     }
 }
 
+double seconds_since_epoch() {
+    using namespace std::chrono;
+    return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
 std::string describe(const tcp::endpoint& ep) {
     auto a = ep.address();
     std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
@@ -109,6 +115,7 @@ server::server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls,
       upstream_tls_(std::move(upstream_tls)),
       access_(std::move(access)) {
     rules_loaded_ = rules_ ? rules_->rules.size() : 0;
+    last_reload_success_ = seconds_since_epoch();
 }
 
 server::~server() = default;
@@ -220,13 +227,14 @@ bool server::start_admin() {
 }
 
 void server::reload() {
-    ++rule_reloads_;
     auto loaded = load_rules(cfg_.rules_dir);
     if (!loaded.rules) {
-        ++rule_reload_failures_;
+        ++rule_reloads_refused_;
         log_error("rule reload refused, the previous rules keep serving: " + loaded.error);
     } else {
         rules_loaded_ = loaded.rules->rules.size();
+        ++rule_reloads_applied_;
+        last_reload_success_ = seconds_since_epoch();
         for (auto& w : workers_) net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
         log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) + " rules");
     }
@@ -280,8 +288,10 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
         mig.add(std::get<2>(part));
     }
     m.process.open_connections = open_connections_.load();
-    m.process.rule_reloads = rule_reloads_.load();
-    m.process.rule_reload_failures = rule_reload_failures_.load();
+    m.process.rule_reloads_applied = rule_reloads_applied_.load();
+    m.process.rule_reloads_refused = rule_reloads_refused_.load();
+    m.process.last_reload_success_seconds = last_reload_success_.load();
+    m.proc = read_process_stats();  // on the admin thread, never a worker's
     m.process.rules_loaded = rules_loaded_.load();
     m.process.ready = !draining_.load() && rules_loaded_.load() > 0;  // as /readyz, less the probe
     m.version = SHIMGATE_VERSION;

@@ -49,7 +49,8 @@ class server {
     // Declared before the workers: sessions still alive when a worker is destroyed give theirs
     // back.
     std::atomic<std::size_t> open_connections_{0};
-    std::atomic<std::uint64_t> rule_reloads_{0}, rule_reload_failures_{0}, rules_loaded_{0};
+    std::atomic<std::uint64_t> rule_reloads_applied_{0}, rule_reloads_refused_{0}, rules_loaded_{0};
+    std::atomic<double> last_reload_success_{0};  // seconds since the epoch
     std::atomic<bool> draining_{false};
     std::vector<tcp_endpoint> upstream_endpoints_;
     // Before the workers: a scrape suspended on a worker's io_context is destroyed with that

@@ -93,6 +93,7 @@ net::awaitable<void> client_session::run() {
     }
     while (!w_.draining) {
         rq_ = {};
+        upstream_.forget_request();
         if (buffer_.size() == 0 && !stream_.tls()) {
             // Waiting for the next request, here rather than in read_head so that no frame of
             // it is held meanwhile; nor is a receive buffer (10,000 idle keep-alive connections
@@ -106,9 +107,12 @@ net::awaitable<void> client_session::run() {
             if (ec || w_.draining) break;
         }
         const bool have_head = co_await read_head();
+        if (have_head) ++w_.metrics.requests_in_flight;
         const next n = have_head ? co_await handle_request() : next::close;
+        if (have_head) --w_.metrics.requests_in_flight;
         if (rq_.status != 0) {  // something was answered: count and log it
             const bool head_read = parser_ && parser_->is_header_done();
+            rq_.upstream = upstream_.remote();
             account_request(w_.metrics, {w_.access, w_.access_lines}, rq_,
                             head_read ? &parser_->get() : nullptr, peer_ip_);
         }
@@ -324,6 +328,7 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
     const bool has_id = res.contains(request_id_field);
     write_client_head(rs().out, status, res.reason(), &res, plan.framing, plan.keep_alive, version,
                       std::span<const header_pair>(echo.data(), has_id ? 0 : 1));
+    if (w_.cfg.server_timing) add_server_timing_field();
 
     bool head_sent = false;
     char* relay = relay_buffer();
@@ -338,6 +343,7 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
                 rq_.upstream_time = upstream_.elapsed();
                 if (!head_sent) co_return co_await refuse(nullptr, error_style::problem, e, false);
                 aborted_ = true;
+                rq_.error = request_error::upstream_reset;  // logged so, never counted as a 2xx
                 co_return next::close;
             }
         }

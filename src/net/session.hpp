@@ -79,6 +79,7 @@ class client_session {
     boost::asio::awaitable<bool> write_client(std::string_view a, std::string_view b = {},
                                               std::string_view c = {}, std::string_view d = {});
 
+    void add_server_timing_field();  // --server-timing: into the answer head in rs().out
     bool client_keep_alive() const;
     bool body_pending() const;
     bool body_over_limit() const;  // a Content-Length over --max-body

@@ -7,6 +7,7 @@
 #include <boost/beast/http/error.hpp>
 
 #include "net/session.hpp"
+#include "observe/server_timing.hpp"
 #include "proxy/answer_head.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/framing.hpp"
@@ -64,6 +65,18 @@ void client_session::write_answer_head(unsigned status, std::string_view content
     write_own_answer_head(rs().out,
                           {status, content_type, body_size, route, keep_alive,
                            parser_ ? parser_->get().version() : 11u, rq_.request_id, challenge});
+    if (w_.cfg.server_timing) add_server_timing_field();
+}
+
+void client_session::add_server_timing_field() {
+    const auto now = std::chrono::steady_clock::now();
+    const auto total = rq_.start == std::chrono::steady_clock::time_point{}
+                           ? std::chrono::nanoseconds(0)
+                           : std::chrono::nanoseconds(now - rq_.start);
+    std::optional<std::chrono::nanoseconds> upstream;
+    if (upstream_.started())
+        upstream = rq_.upstream_time.count() > 0 ? rq_.upstream_time : upstream_.elapsed();
+    add_server_timing(rs().out, total, upstream);
 }
 
 net::awaitable<client_session::next> client_session::refuse(const rule* route, error_style style,

@@ -3,6 +3,7 @@
 #include <array>
 #include <boost/beast/http/read.hpp>
 
+#include "observe/upstream_health.hpp"
 #include "proxy/answer_head.hpp"
 #include "proxy/framing.hpp"
 
@@ -30,8 +31,17 @@ net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
         if (!up_) {
             beast::error_code ec;
             up_ = co_await w_.pool.connect(ec);
-            if (ec) co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
+            if (ec) {
+                note_upstream_unreachable(w_.cfg.upstream.host_header, ec.message());
+                co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
+            }
+            note_upstream_reachable(w_.cfg.upstream.host_header);
         }
+        if (up_->remote.port() == 0) {  // once per connection: one getpeername
+            beast::error_code ignored;
+            up_->remote = up_->stream.socket().remote_endpoint(ignored);
+        }
+        remote_ = up_->remote;
         up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
         const bool reused = up_->reused;
         std::array<net::const_buffer, 2> bufs{net::buffer(head), net::buffer(body)};

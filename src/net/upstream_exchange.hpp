@@ -72,12 +72,20 @@ class upstream_exchange {
     }
     bool started() const noexcept { return start_ != steady_time{}; }
     void reset_clock() noexcept { start_ = {}; }
+    // The address of the upstream connection the last send used (port 0: none), kept after the
+    // connection is gone; and forgetting it and the clock when a new request begins.
+    const boost::asio::ip::tcp::endpoint& remote() const noexcept { return remote_; }
+    void forget_request() noexcept {
+        start_ = {};
+        remote_ = {};
+    }
 
   private:
     worker& w_;
     upstream_connection_ptr up_;
     response_flat_parser* parser_ = nullptr;
     steady_time start_{};
+    boost::asio::ip::tcp::endpoint remote_;
 };
 
 }  // namespace shimgate

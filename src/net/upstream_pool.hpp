@@ -27,6 +27,8 @@ struct upstream_connection {
     boost::beast::flat_buffer buffer;
     bool reused = false;
     std::chrono::steady_clock::time_point idle_since;
+    boost::asio::ip::tcp::endpoint
+        remote;  // the upstream address (for the access log); port 0: not yet read
 };
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
 

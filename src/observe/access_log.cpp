@@ -21,6 +21,9 @@ namespace shimgate {
 namespace {
 
 constexpr std::size_t max_path_bytes = 1024;
+constexpr std::size_t max_header_bytes = 256;  // Host, User-Agent
+constexpr std::size_t max_short_bytes = 64;    // addresses, trace ids, codes
+constexpr std::size_t max_id_bytes = 128;      // request ids (choose_request_id keeps up to 128)
 constexpr std::size_t max_queued_bytes = std::size_t{64} << 20;
 constexpr std::size_t max_spares = 256;                           // buffers kept for reuse
 constexpr std::size_t max_spare_capacity = std::size_t{4} << 20;  // larger ones are freed
@@ -144,29 +147,52 @@ struct append_sink {
     }
 };
 
+// A string, or null when empty.
+template <class Sink>
+void nullable(Sink& out, std::string_view s) {
+    if (s.empty()) {
+        out.literal("null");
+    } else {
+        out.string(s);
+    }
+}
+
+// The strings of a line, each cut to its bound.
+struct line_strings {
+    std::string_view peer, client_ip, method, path, host, rule, dialect, upstream_addr, request_id,
+        trace_id, user_agent, error;
+    std::size_t total() const noexcept {
+        return peer.size() + client_ip.size() + method.size() + path.size() + host.size() +
+               rule.size() + dialect.size() + upstream_addr.size() + request_id.size() +
+               trace_id.size() + user_agent.size() + error.size();
+    }
+    bool plain() const noexcept {
+        for (std::string_view v : {peer, client_ip, method, path, host, rule, dialect,
+                                   upstream_addr, request_id, trace_id, user_agent, error})
+            if (!is_plain_json_text(v)) return false;
+        return true;
+    }
+};
+
 // The one definition of the line: keys, their order, nulls.
 template <class Sink>
-void write_record(Sink& out, const access_record& r, std::string_view path) {
+void write_record(Sink& out, const access_record& r, const line_strings& s) {
     out.literal(R"({"time":)");
     out.time(r.time);
     out.literal(R"(,"peer":)");
-    out.string(r.peer);
+    out.string(s.peer);
+    out.literal(R"(,"client_ip":)");
+    out.string(s.client_ip);
     out.literal(R"(,"method":)");
-    out.string(r.method);
+    out.string(s.method);
     out.literal(R"(,"path":)");
-    out.string(path);
+    out.string(s.path);
+    out.literal(R"(,"host":)");
+    nullable(out, s.host);
     out.literal(R"(,"rule":)");
-    if (r.rule.empty()) {
-        out.literal("null");
-    } else {
-        out.string(r.rule);
-    }
+    nullable(out, s.rule);
     out.literal(R"(,"dialect":)");
-    if (r.dialect.empty()) {
-        out.literal("null");
-    } else {
-        out.string(r.dialect);
-    }
+    nullable(out, s.dialect);
     out.literal(R"(,"status":)");
     out.number(r.status);
     out.literal(R"(,"upstream_status":)");
@@ -175,6 +201,8 @@ void write_record(Sink& out, const access_record& r, std::string_view path) {
     } else {
         out.number(r.upstream_status);
     }
+    out.literal(R"(,"upstream_addr":)");
+    nullable(out, s.upstream_addr);
     out.literal(R"(,"bytes_in":)");
     out.number(r.bytes_in);
     out.literal(R"(,"bytes_out":)");
@@ -188,25 +216,31 @@ void write_record(Sink& out, const access_record& r, std::string_view path) {
         out.millis(r.upstream_duration);
     }
     out.literal(R"(,"request_id":)");
-    out.string(r.request_id);
+    out.string(s.request_id);
+    out.literal(R"(,"trace_id":)");
+    nullable(out, s.trace_id);
+    out.literal(R"(,"user_agent":)");
+    nullable(out, s.user_agent);
+    out.literal(R"(,"error":)");
+    nullable(out, s.error);
     out.literal("}\n");
 }
 
-// Keys, punctuation, quotes, the time and the widest numbers: 303 bytes; strings come on top.
-constexpr std::size_t max_fixed_size = 320;
+// Keys, punctuation, quotes, the time and the widest numbers: 409 bytes; strings come on top.
+constexpr std::size_t max_fixed_size = 420;
 constexpr std::size_t stack_line_size = 2048;
 
-// At most max_path_bytes, not splitting a UTF-8 sequence (a cut in invalid text is harmless: the
+// At most `max` bytes, not splitting a UTF-8 sequence (a cut in invalid text is harmless: the
 // escaper replaces what is invalid anyway).
-std::string_view cut_path(std::string_view path) noexcept {
-    if (path.size() <= max_path_bytes) return path;
-    std::size_t cut = max_path_bytes;
+std::string_view cut_text(std::string_view text, std::size_t max) noexcept {
+    if (text.size() <= max) return text;
+    std::size_t cut = max;
     for (std::size_t back = 0; back < 3 && cut > 0; ++back) {
-        if ((static_cast<unsigned char>(path[cut]) & 0xC0) != 0x80) break;
+        if ((static_cast<unsigned char>(text[cut]) & 0xC0) != 0x80) break;
         --cut;
     }
-    if ((static_cast<unsigned char>(path[cut]) & 0xC0) == 0x80) cut = max_path_bytes;
-    return path.substr(0, cut);
+    if ((static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) cut = max;
+    return text.substr(0, cut);
 }
 
 int open_file(const std::string& path) noexcept {
@@ -245,22 +279,31 @@ std::uint64_t count_lines(std::string_view s) noexcept {
 }  // namespace
 
 void append_access_record(std::string& out, const access_record& r) {
-    const std::string_view path = cut_path(r.path);
-    const std::size_t strings = r.peer.size() + r.method.size() + path.size() + r.rule.size() +
-                                r.dialect.size() + r.request_id.size();
-    if (max_fixed_size + strings <= stack_line_size && is_plain_json_text(r.peer) &&
-        is_plain_json_text(r.method) && is_plain_json_text(path) && is_plain_json_text(r.rule) &&
-        is_plain_json_text(r.dialect) && is_plain_json_text(r.request_id)) {
+    line_strings s;
+    s.peer = cut_text(r.peer, max_short_bytes);
+    s.client_ip = cut_text(r.client_ip.empty() ? r.peer : r.client_ip, max_short_bytes);
+    s.method = cut_text(r.method, max_short_bytes);
+    s.path = cut_text(r.path, max_path_bytes);
+    s.host = cut_text(r.host, max_header_bytes);
+    s.rule = r.rule;
+    s.dialect = r.dialect;
+    s.upstream_addr = cut_text(r.upstream_addr, max_short_bytes);
+    s.request_id = cut_text(r.request_id, max_id_bytes);
+    s.trace_id = cut_text(r.trace_id, max_short_bytes);
+    s.user_agent = cut_text(r.user_agent, max_header_bytes);
+    s.error = cut_text(r.error, max_short_bytes);
+    const std::size_t strings = s.total();
+    if (max_fixed_size + strings <= stack_line_size && s.plain()) {
         // The usual line: written by pointer on the stack, appended in one go.
         char line[stack_line_size];
         pointer_sink sink{line};
-        write_record(sink, r, path);
+        write_record(sink, r, s);
         out.append(line, static_cast<std::size_t>(sink.p - line));
         return;
     }
     out.reserve(out.size() + max_fixed_size + strings);  // then appends seldom reallocate
     append_sink sink{out};
-    write_record(sink, r, path);
+    write_record(sink, r, s);
 }
 
 std::unique_ptr<access_log> access_log::open(const std::string& path, std::string& error) {

@@ -19,21 +19,28 @@ namespace shimgate {
 
 struct access_record {
     std::chrono::system_clock::time_point time;  // when the request head was complete
-    std::string_view peer;                       // client address
+    std::string_view peer;                       // the connection's peer address
+    std::string_view client_ip;  // the client's address (behind trusted proxies); "" = peer
     std::string_view method;
     std::string_view path;  // the request target's path, as received (no query string)
+    std::string_view host;  // the Host field; "": null
     std::string_view rule;  // "" for pass-through
     std::string_view dialect;
     unsigned status = 0;                    // sent to the client
     unsigned upstream_status = 0;           // 0: none (refused before the upstream, or it failed)
+    std::string_view upstream_addr;         // "ip:port" of the upstream connection; "": null
     std::uint64_t bytes_in = 0;             // request body bytes received
     std::uint64_t bytes_out = 0;            // response body bytes sent
     std::chrono::microseconds duration{0};  // head complete -> answer written
     std::chrono::microseconds upstream_duration{0};  // 0: no upstream exchange
     std::string_view request_id;
+    std::string_view trace_id;    // from a valid traceparent; "": null
+    std::string_view user_agent;  // "": null
+    std::string_view error;       // "upstream_reset", ...; "": null
 };
 
-// Appends one JSON line (with '\n'); strings are escaped, the path is cut at 1024 bytes.
+// Appends one JSON line (with '\n'); strings are escaped, the path is cut at 1024 bytes, Host and
+// User-Agent at 256, the addresses at 64 (never inside a UTF-8 sequence).
 void append_access_record(std::string& out, const access_record& r);
 
 class access_log {

@@ -56,11 +56,21 @@ void worker_metrics::count_request(std::string_view rule, std::string_view diale
     requests.emplace(request_key{std::string(rule), std::string(dialect), status}, 1);
 }
 
+void worker_metrics::observe_duration(std::string_view rule, std::chrono::nanoseconds d) {
+    if (auto it = duration_by_rule.find(rule); it != duration_by_rule.end()) {
+        it->second.observe(d);
+        return;
+    }
+    duration_by_rule[std::string(rule)].observe(d);
+}
+
 void worker_metrics::add(const worker_metrics& other) {
     for (const auto& [key, n] : other.requests) requests[key] += n;
     for (std::size_t i = 0; i < refusals.size(); ++i) refusals[i] += other.refusals[i];
     upstream_latency.add(other.upstream_latency);
-    total_latency.add(other.total_latency);
+    for (const auto& [rule, h] : other.duration_by_rule) duration_by_rule[rule].add(h);
+    requests_in_flight += other.requests_in_flight;
+    upstream_resets += other.upstream_resets;
 }
 
 }  // namespace shimgate

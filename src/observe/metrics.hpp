@@ -11,16 +11,19 @@
 #include <string_view>
 #include <tuple>
 
+#include "observe/process_stats.hpp"
 #include "proxy/refusal.hpp"
 
 namespace shimgate {
 
 const char* to_string(refusal_reason r) noexcept;
 
-// Latency histogram with fixed buckets (seconds), Prometheus style (cumulative on render).
+// Latency histogram with fixed buckets (seconds, 0.1 ms to 30 s), Prometheus style (cumulative on
+// render).
 struct latency_histogram {
-    static constexpr std::array<double, 12> bounds{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                   0.05,   0.1,   0.25,   0.5,   1.0,  5.0};
+    static constexpr std::array<double, 17> bounds{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                   0.01,   0.025,   0.05,   0.1,   0.25,   0.5,
+                                                   1.0,    2.5,     5.0,    10.0,  30.0};
     std::array<std::uint64_t, bounds.size() + 1> buckets{};  // last: +Inf
     std::uint64_t count = 0;
     double sum = 0;
@@ -57,10 +60,16 @@ struct worker_metrics {
     std::map<request_key, std::uint64_t, std::less<>> requests;
     std::array<std::uint64_t, refusal_reason_count> refusals{};
     latency_histogram upstream_latency;  // first byte sent upstream -> whole answer read/relayed
-    latency_histogram total_latency;     // request head complete -> answer written
+    // Request head complete -> answer written, by rule name ("" for pass-through). One entry per
+    // rule name ever served (bounded by the rule sets loaded), made on its first request: counting
+    // a known rule allocates nothing.
+    std::map<std::string, latency_histogram, std::less<>> duration_by_rule;
+    std::int64_t requests_in_flight = 0;  // head read, answer not yet finished (a gauge)
+    std::uint64_t upstream_resets = 0;    // answers cut short by the upstream after their head
 
     void count_request(std::string_view rule, std::string_view dialect, unsigned status);
     void count_refusal(refusal_reason r) noexcept { ++refusals[static_cast<std::size_t>(r)]; }
+    void observe_duration(std::string_view rule, std::chrono::nanoseconds d);
     void add(const worker_metrics& other);
 };
 
@@ -77,7 +86,8 @@ struct pool_metrics {
 // Process-wide figures, owned by the server's main thread (atomics: read by the admin thread).
 struct process_figures {
     std::uint64_t open_connections = 0;
-    std::uint64_t rule_reloads = 0, rule_reload_failures = 0;
+    std::uint64_t rule_reloads_applied = 0, rule_reloads_refused = 0;
+    double last_reload_success_seconds = 0;  // the start-up load or the last applied SIGHUP
     std::uint64_t rules_loaded = 0;
     bool ready = false;
 };
@@ -87,6 +97,7 @@ struct metrics_snapshot {
     worker_metrics requests;
     pool_metrics pool;
     process_figures process;
+    process_stats proc;  // the standard process_* series (read from /proc at scrape time)
     std::string version;
     std::string simdjson_kernel;
 };

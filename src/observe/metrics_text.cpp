@@ -73,15 +73,17 @@ void single(std::string& out, std::string_view name, std::string_view type, std:
     out.push_back('\n');
 }
 
-void histogram(std::string& out, std::string_view name, std::string_view help,
-               const latency_histogram& h) {
-    header(out, name, "histogram", help);
+// The samples of one histogram; `labels` is empty or `name="value",` (escaped, comma included).
+void histogram_samples(std::string& out, std::string_view name, std::string_view labels,
+                       const latency_histogram& h) {
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < h.buckets.size(); ++i) {
         cumulative += h.buckets[i];
         out += prefix;
         out += name;
-        out += "_bucket{le=\"";
+        out += "_bucket{";
+        out += labels;
+        out += "le=\"";
         if (i < latency_histogram::bounds.size())
             append_double(out, latency_histogram::bounds[i]);
         else
@@ -90,15 +92,48 @@ void histogram(std::string& out, std::string_view name, std::string_view help,
         append_uint(out, cumulative);
         out.push_back('\n');
     }
-    out += prefix;
+    // `rule="x",` becomes `{rule="x"}` on the sum and count.
+    const std::string_view bare = labels.empty() ? labels : labels.substr(0, labels.size() - 1);
+    for (const bool sum : {true, false}) {
+        out += prefix;
+        out += name;
+        out += sum ? "_sum" : "_count";
+        if (!bare.empty()) {
+            out.push_back('{');
+            out += bare;
+            out.push_back('}');
+        }
+        out.push_back(' ');
+        if (sum) {
+            append_double(out, h.sum);
+        } else {
+            append_uint(out, h.count);
+        }
+        out.push_back('\n');
+    }
+}
+
+void histogram(std::string& out, std::string_view name, std::string_view help,
+               const latency_histogram& h) {
+    header(out, name, "histogram", help);
+    histogram_samples(out, name, {}, h);
+}
+
+// A process_* family (the standard names, no shimgate_ prefix) with one sample.
+void process_series(std::string& out, std::string_view name, std::string_view type,
+                    std::string_view help, double value) {
+    out += "# HELP process_";
     out += name;
-    out += "_sum ";
-    append_double(out, h.sum);
-    out.push_back('\n');
-    out += prefix;
+    out.push_back(' ');
+    out += help;
+    out += "\n# TYPE process_";
     out += name;
-    out += "_count ";
-    append_uint(out, h.count);
+    out.push_back(' ');
+    out += type;
+    out += "\nprocess_";
+    out += name;
+    out.push_back(' ');
+    append_double(out, value);
     out.push_back('\n');
 }
 
@@ -151,9 +186,27 @@ std::string render_prometheus(const metrics_snapshot& s) {
     histogram(out, "upstream_latency_seconds",
               "Upstream exchange: first byte sent upstream to the whole answer read or relayed.",
               s.requests.upstream_latency);
-    histogram(out, "request_duration_seconds", "Whole request: head complete to answer written.",
-              s.requests.total_latency);
+    header(out, "request_duration_seconds", "histogram",
+           "Whole request by route rule (pass-through for unmatched): head complete to answer "
+           "written.");
+    std::string labels;
+    for (const auto& [rule, h] : s.requests.duration_by_rule) {
+        labels = "rule=\"";
+        append_prometheus_label_value(labels, rule.empty() ? "pass-through" : rule);
+        labels += "\",";
+        histogram_samples(out, "request_duration_seconds", labels, h);
+    }
+    header(out, "requests_in_flight", "gauge",
+           "Requests whose head was read and whose answer is not yet finished.");
+    out += prefix;
+    out += "requests_in_flight ";
+    out += std::to_string(s.requests.requests_in_flight);
+    out.push_back('\n');
 
+    single(out, "upstream_resets_total", "counter",
+           "Answers the upstream cut short after their head went to the client (each also counted "
+           "in requests_total as status 502).",
+           s.requests.upstream_resets);
     single(out, "upstream_pool_idle_connections", "gauge",
            "Idle keep-alive upstream connections in the pools.", s.pool.idle);
     single(out, "upstream_connects_total", "counter", "New upstream connections established.",
@@ -170,10 +223,25 @@ std::string render_prometheus(const metrics_snapshot& s) {
            "Upstream TLS handshakes that resumed a previous session.", s.pool.tls_resumed);
     single(out, "open_connections", "gauge", "Open client connections.",
            s.process.open_connections);
-    single(out, "rule_reloads_total", "counter", "Rule reloads applied (SIGHUP).",
-           s.process.rule_reloads);
+    header(out, "rule_reloads_total", "counter",
+           "Rule reloads (SIGHUP) by result: applied, or refused because the new set was invalid.");
+    out += prefix;
+    out += "rule_reloads_total{result=\"applied\"} ";
+    append_uint(out, s.process.rule_reloads_applied);
+    out += "\n";
+    out += prefix;
+    out += "rule_reloads_total{result=\"refused\"} ";
+    append_uint(out, s.process.rule_reloads_refused);
+    out += "\n";
     single(out, "rule_reload_failures_total", "counter",
-           "Rule reloads refused because the new set was invalid.", s.process.rule_reload_failures);
+           "Rule reloads refused (the same as rule_reloads_total{result=\"refused\"}).",
+           s.process.rule_reloads_refused);
+    header(out, "last_reload_success_timestamp_seconds", "gauge",
+           "When the rules now serving were loaded (start-up or SIGHUP), seconds since the epoch.");
+    out += prefix;
+    out += "last_reload_success_timestamp_seconds ";
+    append_double(out, s.process.last_reload_success_seconds);
+    out.push_back('\n');
     single(out, "rules_loaded", "gauge", "Rules in the rule set now serving.",
            s.process.rules_loaded);
     single(out, "ready", "gauge", "1 when rules are loaded and the server is not draining.",
@@ -186,6 +254,20 @@ std::string render_prometheus(const metrics_snapshot& s) {
     out += "\",simdjson_kernel=\"";
     append_prometheus_label_value(out, s.simdjson_kernel);
     out += "\"} 1\n";
+
+    if (s.proc.valid) {
+        process_series(out, "start_time_seconds", "gauge",
+                       "Start time of the process since unix epoch in seconds.",
+                       s.proc.start_time_seconds);
+        process_series(out, "cpu_seconds_total", "counter",
+                       "Total user and system CPU time spent in seconds.", s.proc.cpu_seconds);
+        process_series(out, "resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+                       static_cast<double>(s.proc.resident_memory_bytes));
+        process_series(out, "open_fds", "gauge", "Number of open file descriptors.",
+                       static_cast<double>(s.proc.open_fds));
+        process_series(out, "max_fds", "gauge", "Maximum number of open file descriptors.",
+                       static_cast<double>(s.proc.max_fds));
+    }
     return out;
 }
 

@@ -2,6 +2,7 @@
 // The end of one request: what it did (request_facts, filled in by the session as it goes) is
 // counted in the worker's metrics and written as an access-log line into the worker's batch, which
 // is handed to the writer thread once it is large enough. Touched only on the worker's thread.
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -14,6 +15,15 @@
 
 namespace shimgate {
 
+// Why a request that was answered did not end as answered (the access log's "error"); a request
+// with one is never counted as a success.
+enum class request_error : std::uint8_t {
+    none,
+    upstream_reset,  // the upstream failed mid-answer after its head went to the client (cut short)
+};
+// "upstream_reset"; "" for none.
+std::string_view to_string(request_error e) noexcept;
+
 struct request_facts {
     std::chrono::steady_clock::time_point start;  // head complete (unset: counted from now)
     rule_set_ptr rules;  // keeps `route` alive until the request is counted, across reloads
@@ -23,7 +33,19 @@ struct request_facts {
     std::uint64_t bytes_in = 0, bytes_out = 0;
     std::chrono::nanoseconds upstream_time{0};
     std::string request_id;
+    // The client's address (see --trusted-proxies); empty: the peer's address is logged.
+    std::string_view client_ip;
+    boost::asio::ip::tcp::endpoint upstream;  // the upstream connection used; port 0: none
+    request_error error = request_error::none;
 };
+
+// The status a request is counted under in shimgate_requests_total: the one sent, except that a
+// request cut short by the upstream counts as 502 (never as the 2xx its head said).
+unsigned counted_status(const request_facts& facts) noexcept;
+
+// "ip:port" ("[v6]:port") of `ep` into `buf`, as a view of it; "" for port 0 (no endpoint).
+std::string_view format_endpoint(const boost::asio::ip::tcp::endpoint& ep,
+                                 char (&buf)[64]) noexcept;
 
 // Where a worker's access-log lines go: its batch and the process-wide writer (null: no log).
 struct access_sink {
@@ -32,7 +54,8 @@ struct access_sink {
 };
 
 // Counts the request in `metrics` and logs it. `head` is the request's head if it was read whole
-// (null: logged with "-" for method and path); `peer` the client's address.
+// (null: logged with "-" for method and path; its User-Agent, Host and traceparent are logged
+// from it, views into the head, no copy); `peer` the connection's peer address.
 void account_request(worker_metrics& metrics, access_sink sink, const request_facts& facts,
                      const request_head* head, std::string_view peer);
 

@@ -4,9 +4,12 @@
 #include <signal.h>
 
 #include <atomic>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/write.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -203,7 +206,9 @@ TEST(Observe, MetricsMoveWithEachKindOfRequestAndParse) {
     EXPECT_EQ(delta("shimgate_refusals_total{reason=auth}"), 1.0);
     EXPECT_EQ(delta("shimgate_refusals_total{reason=content_type}"), 1.0);
     EXPECT_EQ(delta("shimgate_refusals_total{reason=framing}"), 1.0);
-    EXPECT_GE(delta("shimgate_request_duration_seconds_count{}"), 8.0);
+    EXPECT_EQ(delta("shimgate_request_duration_seconds_count{rule=explo-update-user-group}"), 2.0);
+    EXPECT_EQ(delta("shimgate_request_duration_seconds_count{rule=mintlify-update-user}"), 4.0);
+    EXPECT_GE(delta("shimgate_request_duration_seconds_count{rule=pass-through}"), 2.0);
     EXPECT_GE(delta("shimgate_upstream_latency_seconds_count{}"), 3.0);
     EXPECT_GE(after["shimgate_upstream_connects_total{}"], 1.0);
     EXPECT_GE(after["shimgate_upstream_reuses_total{}"], 1.0);
@@ -359,9 +364,272 @@ TEST(Observe, ReloadUnderLoadFailsNoRequest) {
         "shimgate_requests_total{dialect=explo,rule=explo-update-user-group,status=200}";
     for (int i = 0; i < 200 && metrics[explo_ok] < 1200.0; ++i)
         metrics = parse_metrics(request(gate.admin_port, "GET", "/metrics").body);
-    EXPECT_EQ(metrics["shimgate_rule_reloads_total{}"], reloads);
-    EXPECT_EQ(metrics["shimgate_rule_reload_failures_total{}"], 0.0);
+    EXPECT_EQ(metrics["shimgate_rule_reloads_total{result=applied}"], reloads);
+    EXPECT_EQ(metrics["shimgate_rule_reloads_total{result=refused}"], 0.0);
     EXPECT_EQ(metrics[explo_ok], 1200.0);
+}
+
+// Polls (bounded) until the last line of `path` holds `needle`; that line, or "".
+std::string wait_for_line_with(const fs::path& path, const std::string& needle) {
+    for (int i = 0; i < 500; ++i) {
+        for (const auto& line : lines_of(read_file(path)))
+            if (line.find(needle) != std::string::npos) return line;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {};
+}
+
+TEST(Observe, AccessLogCarriesWhatOperatorsRead) {
+    fake_upstream up([](const std::string&) { return fake_upstream::answer(200, "{}"); });
+    fs::path log = temp_path("access-fields") += ".log";
+    shim gate(up.port(), {"--access-log", log.string()});
+    const std::string up_addr = "\"upstream_addr\":\"127.0.0.1:" + std::to_string(up.port()) + "\"";
+    request(gate.port, "GET", "/fields", {},
+            "X-Request-Id: fields-1\r\nUser-Agent: k6/0.50 (\"quoted\")\r\n"
+            "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r\n");
+    std::string line = wait_for_line_with(log, "fields-1");
+    ASSERT_FALSE(line.empty()) << read_file(log);
+    for (const std::string& part :
+         {std::string(R"("client_ip":"127.0.0.1")"), std::string(R"("host":"127.0.0.1")"),
+          std::string(R"x("user_agent":"k6/0.50 (\"quoted\")")x"),
+          std::string(R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736")"), up_addr,
+          std::string(R"("error":null)")})
+        EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
+
+    // Refused before the upstream: no upstream address; a bad traceparent (upper case): no id.
+    request(gate.port, "PUT", "/api/user", R"({"user_group_id":"a"})",
+            "X-Request-Id: fields-2\r\nContent-Type: application/json\r\n"
+            "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01\r\n");
+    line = wait_for_line_with(log, "fields-2");
+    ASSERT_FALSE(line.empty()) << read_file(log);
+    for (const char* part : {R"("status":401)", R"("upstream_addr":null)", R"("trace_id":null)",
+                             R"("user_agent":null)", R"("error":null)"})
+        EXPECT_NE(line.find(part), std::string::npos) << part << " in " << line;
+    EXPECT_EQ(gate.proc.stop(SIGTERM), 0);
+    fs::remove(log);
+}
+
+// An upstream that fails mid-answer, after the head went to the client: the client's connection
+// ends (the answer never looks complete), the line says so, and the request is not a 200 in
+// /metrics.
+TEST(Observe, AnswerCutShortIsLoggedAndCountedAsUpstreamReset) {
+    const std::string reset(fake_upstream::reset_marker);
+    fake_upstream up([&](const std::string&) {
+        return "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npartial" + reset;
+    });
+    fs::path log = temp_path("access-reset") += ".log";
+    shim gate(up.port(), {"--access-log", log.string(), "--admin", "127.0.0.1:0"});
+    auto scrape = [&] { return parse_metrics(request(gate.admin_port, "GET", "/metrics").body); };
+    auto before = scrape();
+    auto r = request(gate.port, "GET", "/cut", {}, "X-Request-Id: cut-1\r\n");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_FALSE(r.complete);
+    const std::string line = wait_for_line_with(log, "cut-1");
+    ASSERT_FALSE(line.empty()) << read_file(log);
+    EXPECT_NE(line.find(R"("status":200)"), std::string::npos) << line;  // what was sent
+    EXPECT_NE(line.find(R"("error":"upstream_reset")"), std::string::npos) << line;
+    const std::string ok = "shimgate_requests_total{dialect=,rule=pass-through,status=200}";
+    const std::string bad = "shimgate_requests_total{dialect=,rule=pass-through,status=502}";
+    std::map<std::string, double> after;
+    for (int i = 0; i < 200 && after[bad] - before[bad] < 1.0; ++i) after = scrape();
+    EXPECT_EQ(after[bad] - before[bad], 1.0);
+    EXPECT_EQ(after[ok] - before[ok], 0.0);
+    EXPECT_EQ(
+        after["shimgate_upstream_resets_total{}"] - before["shimgate_upstream_resets_total{}"],
+        1.0);
+    EXPECT_EQ(gate.proc.stop(SIGTERM), 0);
+    fs::remove(log);
+}
+
+// The standard process_* series, the in-flight gauge, and reloads by result with the time of the
+// last good one.
+TEST(Observe, ProcessSeriesInFlightAndReloadsByResult) {
+    backend be;
+    fs::path rules = temp_path("rules");
+    fs::copy(source_dir() + "/rules", rules, fs::copy_options::recursive);
+    shim gate(be.port, {"--admin", "127.0.0.1:0", "--rules", rules.string()});
+    auto scrape = [&] { return parse_metrics(request(gate.admin_port, "GET", "/metrics").body); };
+    auto m = scrape();
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    EXPECT_GT(m["process_start_time_seconds{}"], now - 120);
+    EXPECT_LE(m["process_start_time_seconds{}"], now + 1);
+    EXPECT_GT(m["process_resident_memory_bytes{}"], 1e6);
+    EXPECT_GE(m["process_cpu_seconds_total{}"], 0.0);
+    EXPECT_GT(m["process_open_fds{}"], 3.0);
+    EXPECT_GE(m["process_max_fds{}"], m["process_open_fds{}"]);
+    EXPECT_EQ(m["shimgate_requests_in_flight{}"], 0.0);
+    const double loaded_at = m["shimgate_last_reload_success_timestamp_seconds{}"];
+    EXPECT_GT(loaded_at, now - 120);
+    EXPECT_LE(loaded_at, now + 1);
+
+    // A slow request in flight is seen by the gauge (polled, bounded), and leaves it at 0.
+    raw_client busy(gate.port);
+    busy.send("GET /slow?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    double in_flight = 0;
+    for (int i = 0; i < 200 && in_flight < 1.0; ++i)
+        in_flight = scrape()["shimgate_requests_in_flight{}"];
+    EXPECT_EQ(in_flight, 1.0);
+    EXPECT_EQ(busy.read_response().status, 200u);
+    for (int i = 0; i < 200 && in_flight > 0.0; ++i)
+        in_flight = scrape()["shimgate_requests_in_flight{}"];
+    EXPECT_EQ(in_flight, 0.0);
+
+    // A refused reload: counted, the time of the last good one unchanged.
+    const fs::path broken = rules / "zz-broken.json";
+    std::ofstream(broken) << "{ not json";
+    gate.proc.signal(SIGHUP);
+    ASSERT_TRUE(gate.proc.wait_for_line("rule reload refused"));
+    m = scrape();
+    EXPECT_EQ(m["shimgate_rule_reloads_total{result=refused}"], 1.0);
+    EXPECT_EQ(m["shimgate_rule_reloads_total{result=applied}"], 0.0);
+    EXPECT_EQ(m["shimgate_last_reload_success_timestamp_seconds{}"], loaded_at);
+    // Then a good one: counted, the time moves on.
+    fs::remove(broken);
+    gate.proc.signal(SIGHUP);
+    ASSERT_TRUE(gate.proc.wait_for_line("rules reloaded"));
+    m = scrape();
+    EXPECT_EQ(m["shimgate_rule_reloads_total{result=applied}"], 1.0);
+    EXPECT_GT(m["shimgate_last_reload_success_timestamp_seconds{}"], loaded_at);
+    fs::remove_all(rules);
+}
+
+// --version: the version and the source revision the binary was built from, exit 0.
+TEST(Observe, VersionNamesTheSourceRevision) {
+    auto r = run_shell(std::string(SHIMGATE_BIN) + " --version");
+    EXPECT_EQ(r.exit_code, 0);
+    const std::string prefix = "shimgate 0.1.0 (revision ";
+    ASSERT_TRUE(r.output.starts_with(prefix)) << r.output;
+    ASSERT_TRUE(r.output.ends_with(")\n")) << r.output;
+    const std::string revision =
+        r.output.substr(prefix.size(), r.output.size() - prefix.size() - 2);
+    if (run_shell("git -C " + source_dir() + " rev-parse --git-dir").exit_code != 0) {
+        EXPECT_EQ(revision, "unknown");
+        return;
+    }
+    // `git describe --always --dirty`: [tag-N-g]<hash>[-dirty]; the hash is a commit of this
+    // repository.
+    std::string hash = revision;
+    if (hash.ends_with("-dirty")) hash.resize(hash.size() - 6);
+    if (auto g = hash.rfind("-g"); g != std::string::npos) hash = hash.substr(g + 2);
+    ASSERT_GE(hash.size(), 7u) << revision;
+    EXPECT_EQ(hash.find_first_not_of("0123456789abcdef"), std::string::npos) << revision;
+    EXPECT_EQ(run_shell("git -C " + source_dir() + " cat-file -e " + hash + "^{commit}").exit_code,
+              0)
+        << revision;
+}
+
+// The process log: the start-up line (version, revision, flags in effect), and an unreachable
+// upstream logged once when it goes and once when it is back, not once per request.
+TEST(Observe, ProcessLogSaysStartUpAndUpstreamChangesOnce) {
+    boost::asio::io_context ioc;
+    unsigned short port = 0;
+    {
+        boost::asio::ip::tcp::acceptor probe(ioc, {boost::asio::ip::make_address("127.0.0.1"), 0});
+        port = probe.local_endpoint().port();
+    }  // closed: nothing listens there now
+    shim gate(port, {"--threads", "2"});
+    // Logged before "listening on", which the harness has waited for: already read.
+    const std::string& early = gate.proc.output();
+    const std::size_t at = early.find("starting:");
+    ASSERT_NE(at, std::string::npos) << early;
+    const std::size_t bol = early.rfind('\n', at);
+    const std::optional<std::string> start =
+        early.substr(bol == std::string::npos ? 0 : bol + 1,
+                     early.find('\n', at) - (bol == std::string::npos ? 0 : bol + 1));
+    EXPECT_NE(start->find("shimgate 0.1.0 (revision "), std::string::npos) << *start;
+    EXPECT_NE(start->find("--upstream http://127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << *start;
+    EXPECT_NE(start->find("--threads 2 "), std::string::npos) << *start;
+    EXPECT_NE(start->find("--upstream-timeout 30 "), std::string::npos) << *start;
+
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(request(gate.port, "GET", "/down").status, 502u);
+    ASSERT_TRUE(gate.proc.wait_for_line("upstream unreachable")) << gate.proc.output();
+
+    // The upstream comes back on that port: one answer.
+    boost::asio::ip::tcp::acceptor back(ioc);
+    back.open(boost::asio::ip::tcp::v4());
+    back.set_option(boost::asio::socket_base::reuse_address(true));
+    back.bind({boost::asio::ip::make_address("127.0.0.1"), port});
+    back.listen();
+    std::thread server([&] {
+        boost::asio::ip::tcp::socket s = back.accept();
+        std::string got;
+        char buf[4096];
+        while (got.find("\r\n\r\n") == std::string::npos) {
+            boost::system::error_code ec;
+            const std::size_t n = s.read_some(boost::asio::buffer(buf), ec);
+            if (ec) return;
+            got.append(buf, n);
+        }
+        boost::asio::write(
+            s, boost::asio::buffer(std::string_view(
+                   "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")));
+    });
+    EXPECT_EQ(request(gate.port, "GET", "/up").status, 200u);
+    server.join();
+    ASSERT_TRUE(gate.proc.wait_for_line("upstream reachable again")) << gate.proc.output();
+    const std::string& out = gate.proc.output();
+    std::size_t downs = 0;
+    for (std::size_t d = out.find("upstream unreachable"); d != std::string::npos;
+         d = out.find("upstream unreachable", d + 1))
+        ++downs;
+    EXPECT_EQ(downs, 1u) << out;
+}
+
+// "shim;dur=1.234, upstream;dur=5.678" -> {1.234, 5.678}; upstream -1 when absent; nullopt if the
+// value is not of that form.
+std::optional<std::pair<double, double>> server_timing_of(const std::string& value) {
+    std::smatch m;
+    static const std::regex form(R"(shim;dur=(\d+\.\d{3})(, upstream;dur=(\d+\.\d{3}))?)");
+    if (!std::regex_match(value, m, form)) return std::nullopt;
+    return std::pair{std::stod(m[1]), m[3].matched ? std::stod(m[3]) : -1.0};
+}
+
+TEST(Observe, ServerTimingTellsTheShimsTimeFromTheUpstreams) {
+    backend be;
+    shim gate(be.port, {"--server-timing"});
+    // Translated: both entries.
+    auto translated =
+        request(gate.port, "POST", "/api/update_user_group/", R"({"user_group_id":"a"})",
+                "Explo-Authorization: Token demo-token\r\nContent-Type: application/json\r\n");
+    ASSERT_EQ(translated.status, 200u);
+    auto t = header_of(translated.head, "Server-Timing");
+    ASSERT_TRUE(t) << translated.head;
+    auto tt = server_timing_of(*t);
+    ASSERT_TRUE(tt) << *t;
+    EXPECT_GE(tt->second, 0.0) << *t;
+
+    // Pass-through to an upstream that takes 300 ms: the upstream entry holds them, the shim's
+    // does not.
+    auto passed = request(gate.port, "GET", "/slow?ms=300");
+    ASSERT_EQ(passed.status, 200u);
+    auto p = header_of(passed.head, "Server-Timing");
+    ASSERT_TRUE(p) << passed.head;
+    auto pt = server_timing_of(*p);
+    ASSERT_TRUE(pt) << *p;
+    EXPECT_GE(pt->second, 300.0) << *p;
+    EXPECT_LT(pt->first, 300.0) << *p;
+
+    // Refused by the shim: no upstream entry.
+    auto refused = request(gate.port, "PUT", "/api/user", R"({"user_group_id":"a"})",
+                           "Content-Type: application/json\r\n");
+    ASSERT_EQ(refused.status, 401u);
+    auto r = header_of(refused.head, "Server-Timing");
+    ASSERT_TRUE(r) << refused.head;
+    auto rt = server_timing_of(*r);
+    ASSERT_TRUE(rt) << *r;
+    EXPECT_EQ(rt->second, -1.0) << *r;
+
+    // Off by default.
+    shim plain(be.port);
+    EXPECT_FALSE(header_of(request(plain.port, "GET", "/echo/x").head, "Server-Timing"));
+    EXPECT_FALSE(
+        header_of(request(plain.port, "POST", "/api/update_user_group/", R"({"user_group_id":"a"})",
+                          "Explo-Authorization: Token demo-token\r\n"
+                          "Content-Type: application/json\r\n")
+                      .head,
+                  "Server-Timing"));
 }
 
 }  // namespace

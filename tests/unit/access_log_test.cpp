@@ -114,12 +114,15 @@ std::string make_lines(std::string_view prefix, int first, int n) {
 }
 
 TEST(AccessLog, ExactLine) {
-    EXPECT_EQ(line_for(example_record()),
-              R"({"time":"2026-11-23T15:04:05.123Z","peer":"203.0.113.7:51234","method":"POST",)"
-              R"("path":"/v1/customers/a\"b\\c","rule":null,"dialect":null,"status":401,)"
-              R"("upstream_status":null,"bytes_in":17,"bytes_out":1234567890123,)"
-              R"("duration_ms":12.345,"upstream_ms":null,"request_id":"req-1\t"})"
-              "\n");
+    EXPECT_EQ(
+        line_for(example_record()),
+        R"({"time":"2026-11-23T15:04:05.123Z","peer":"203.0.113.7:51234",)"
+        R"("client_ip":"203.0.113.7:51234","method":"POST",)"
+        R"("path":"/v1/customers/a\"b\\c","host":null,"rule":null,"dialect":null,"status":401,)"
+        R"("upstream_status":null,"upstream_addr":null,"bytes_in":17,"bytes_out":1234567890123,)"
+        R"("duration_ms":12.345,"upstream_ms":null,"request_id":"req-1\t","trace_id":null,)"
+        R"("user_agent":null,"error":null})"
+        "\n");
 
     // Nothing to escape: the line is written by the fast path, which must agree.
     access_record r = example_record();
@@ -134,12 +137,43 @@ TEST(AccessLog, ExactLine) {
     r.duration = 0us;
     r.upstream_duration = 1us;
     r.request_id = "";
+    r.client_ip = "198.51.100.2";
+    r.host = "api.example:8443";
+    r.upstream_addr = "[::1]:9000";
+    r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    r.user_agent = "curl/8.5.0";
+    r.error = "upstream_reset";
     EXPECT_EQ(line_for(r),
-              R"({"time":"2024-02-29T23:59:59.007Z","peer":"[2001:db8::1]:443","method":"POST",)"
-              R"("path":"/v1/customers/42","rule":"create-customer","dialect":"legacy-v1",)"
-              R"("status":200,"upstream_status":201,"bytes_in":17,"bytes_out":0,)"
-              R"("duration_ms":0.000,"upstream_ms":0.001,"request_id":""})"
+              R"({"time":"2024-02-29T23:59:59.007Z","peer":"[2001:db8::1]:443",)"
+              R"("client_ip":"198.51.100.2","method":"POST",)"
+              R"("path":"/v1/customers/42","host":"api.example:8443","rule":"create-customer",)"
+              R"("dialect":"legacy-v1","status":200,"upstream_status":201,)"
+              R"("upstream_addr":"[::1]:9000","bytes_in":17,"bytes_out":0,)"
+              R"("duration_ms":0.000,"upstream_ms":0.001,"request_id":"",)"
+              R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","user_agent":"curl/8.5.0",)"
+              R"("error":"upstream_reset"})"
               "\n");
+}
+
+// Client-controlled headers are escaped by the one escaper and bounded: a line stays one valid
+// JSON line of bounded size whatever they hold.
+TEST(AccessLog, HeaderFieldsAreEscapedAndBounded) {
+    simdjson::dom::parser parser;
+    access_record r = example_record();
+    const std::string agent = "Mozilla \"x\" \x01\xFF" + std::string(1000, 'u');
+    const std::string host = std::string(300, 'h');
+    r.user_agent = agent;
+    r.host = host;
+    r.client_ip = std::string_view("10.0.0.1\n", 9);
+    const std::string line = line_for(r);
+    EXPECT_EQ(line.find('\n'), line.size() - 1);
+    const simdjson::dom::element doc = parse(parser, line);
+    const std::string_view ua = string_field(doc, "user_agent");
+    EXPECT_TRUE(ua.starts_with("Mozilla \"x\" \x01\xEF\xBF\xBD")) << ua;
+    EXPECT_EQ(ua.size(), 256u + 2);  // 256 bytes in, the invalid byte became 3
+    EXPECT_EQ(string_field(doc, "host"), host.substr(0, 256));
+    EXPECT_EQ(string_field(doc, "client_ip"), "10.0.0.1\n");
+    EXPECT_LT(line.size(), 2600u);
 }
 
 TEST(AccessLog, TimeAndDurationEdges) {

@@ -29,6 +29,25 @@ TEST(Flags, Defaults) {
     EXPECT_GE(r.cfg.threads, 1u);
 }
 
+TEST(Flags, DescribedAsTheyAreInEffect) {
+    auto r = parse({"--listen", "[::1]:8080", "--upstream", "https://api.example/base/", "--rules",
+                    "rules", "--threads", "3", "--upstream-timeout", "0.5", "--idle-timeout",
+                    "1.25", "--admin", "127.0.0.1:9901", "--access-log", "-"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(describe_flags(r.cfg),
+              "--listen [::1]:8080 --upstream https://api.example:443/base --rules rules "
+              "--admin 127.0.0.1:9901 --threads 3 --log-format text --access-log - "
+              "--upstream-timeout 0.5 --connect-timeout 5 --header-timeout 10 --idle-timeout 1.25 "
+              "--drain-timeout 30 --max-body 1048576 --max-header-bytes 16384 "
+              "--max-header-fields 100 --max-connections 10000");
+    EXPECT_FALSE(r.cfg.server_timing);  // off by default
+    auto timed = parse({"--listen", "127.0.0.1:1", "--upstream", "http://127.0.0.1:2", "--rules",
+                        "rules", "--server-timing"});
+    ASSERT_EQ(timed.error, "");
+    EXPECT_TRUE(timed.cfg.server_timing);
+    EXPECT_TRUE(describe_flags(timed.cfg).ends_with(" --max-connections 10000 --server-timing"));
+}
+
 TEST(Flags, DecimalSecondsAndLimits) {
     auto r = parse({"--listen", "[::1]:0", "--upstream", "https://api.example/v2/", "--rules", "r",
                     "--upstream-timeout", "0.5", "--max-body", "10", "--threads", "3"});

@@ -34,21 +34,48 @@ TEST(Metrics, RefusalReasonNames) {
 }
 
 TEST(Metrics, HistogramBucketsAreInclusiveUpperBounds) {
+    // 0.1 ms to 30 s.
+    EXPECT_EQ(latency_histogram::bounds.front(), 0.0001);
+    EXPECT_EQ(latency_histogram::bounds.back(), 30.0);
     latency_histogram h;
-    h.observe(nanoseconds(0));                  // le 0.0005
-    h.observe(std::chrono::microseconds(500));  // exactly 0.0005: still le 0.0005
+    h.observe(nanoseconds(0));                  // le 0.0001
+    h.observe(std::chrono::microseconds(100));  // exactly 0.0001: still le 0.0001
+    h.observe(std::chrono::microseconds(500));  // le 0.0005
     h.observe(milliseconds(1));                 // le 0.001
     h.observe(milliseconds(3));                 // le 0.005
     h.observe(seconds(5));                      // le 5
-    h.observe(seconds(6));                      // +Inf
+    h.observe(seconds(30));                     // le 30
+    h.observe(seconds(31));                     // +Inf
     h.observe(nanoseconds(-5));                 // clock went back: counts as 0
-    EXPECT_EQ(h.count, 7u);
+    EXPECT_EQ(h.count, 9u);
     EXPECT_EQ(h.buckets[0], 3u);
-    EXPECT_EQ(h.buckets[1], 1u);
+    EXPECT_EQ(h.buckets[2], 1u);
     EXPECT_EQ(h.buckets[3], 1u);
-    EXPECT_EQ(h.buckets[11], 1u);
-    EXPECT_EQ(h.buckets[12], 1u);
-    EXPECT_DOUBLE_EQ(h.sum, 0.0005 + 0.001 + 0.003 + 5 + 6);
+    EXPECT_EQ(h.buckets[5], 1u);
+    EXPECT_EQ(h.buckets[14], 1u);
+    EXPECT_EQ(h.buckets[16], 1u);
+    EXPECT_EQ(h.buckets[17], 1u);
+    EXPECT_DOUBLE_EQ(h.sum, 0.0001 + 0.0005 + 0.001 + 0.003 + 5 + 30 + 31);
+}
+
+TEST(Metrics, DurationsByRuleMergeAndStayBounded) {
+    worker_metrics a, b;
+    a.observe_duration("explo", milliseconds(2));
+    a.observe_duration("explo", milliseconds(3));
+    a.observe_duration("", milliseconds(1));
+    b.observe_duration("explo", seconds(1));
+    b.observe_duration("mintlify", seconds(1));
+    a.requests_in_flight = 2;
+    b.requests_in_flight = 1;
+    a.add(b);
+    ASSERT_EQ(a.duration_by_rule.size(), 3u);
+    EXPECT_EQ(a.duration_by_rule["explo"].count, 3u);
+    EXPECT_EQ(a.duration_by_rule[""].count, 1u);
+    EXPECT_EQ(a.duration_by_rule["mintlify"].count, 1u);
+    EXPECT_EQ(a.requests_in_flight, 3);
+    // Many requests of known rules add no entry.
+    for (int i = 0; i < 1000; ++i) a.observe_duration(i % 2 ? "explo" : "", milliseconds(1));
+    EXPECT_EQ(a.duration_by_rule.size(), 3u);
 }
 
 TEST(Metrics, CountAndMerge) {
@@ -84,16 +111,20 @@ metrics_snapshot small_snapshot() {
     s.requests.count_refusal(refusal_reason::bad_json);
     s.requests.upstream_latency.observe(milliseconds(250));
     s.requests.upstream_latency.observe(milliseconds(500));
-    s.requests.total_latency.observe(seconds(7));
-    s.requests.total_latency.observe(nanoseconds(0));
+    s.requests.observe_duration("explo_update", seconds(7));
+    s.requests.observe_duration("", nanoseconds(0));
+    s.requests.requests_in_flight = 5;
+    s.requests.upstream_resets = 3;
     s.pool = {2, 5, 1, 9, 1, 0};
     s.process.open_connections = 4;
-    s.process.rule_reloads = 1;
-    s.process.rule_reload_failures = 2;
+    s.process.rule_reloads_applied = 1;
+    s.process.rule_reloads_refused = 2;
+    s.process.last_reload_success_seconds = 1764970000.25;
     s.process.rules_loaded = 3;
     s.process.ready = true;
     s.version = "0.1.0";
     s.simdjson_kernel = "haswell";
+    s.proc = {true, 1764960000.5, 12.75, 4096 * 1000, 12, 1024};
     return s;
 }
 
@@ -116,6 +147,8 @@ shimgate_refusals_total{reason="upstream_timeout"} 0
 shimgate_refusals_total{reason="upstream_error"} 0
 # HELP shimgate_upstream_latency_seconds Upstream exchange: first byte sent upstream to the whole answer read or relayed.
 # TYPE shimgate_upstream_latency_seconds histogram
+shimgate_upstream_latency_seconds_bucket{le="0.0001"} 0
+shimgate_upstream_latency_seconds_bucket{le="0.00025"} 0
 shimgate_upstream_latency_seconds_bucket{le="0.0005"} 0
 shimgate_upstream_latency_seconds_bucket{le="0.001"} 0
 shimgate_upstream_latency_seconds_bucket{le="0.0025"} 0
@@ -127,27 +160,61 @@ shimgate_upstream_latency_seconds_bucket{le="0.1"} 0
 shimgate_upstream_latency_seconds_bucket{le="0.25"} 1
 shimgate_upstream_latency_seconds_bucket{le="0.5"} 2
 shimgate_upstream_latency_seconds_bucket{le="1"} 2
+shimgate_upstream_latency_seconds_bucket{le="2.5"} 2
 shimgate_upstream_latency_seconds_bucket{le="5"} 2
+shimgate_upstream_latency_seconds_bucket{le="10"} 2
+shimgate_upstream_latency_seconds_bucket{le="30"} 2
 shimgate_upstream_latency_seconds_bucket{le="+Inf"} 2
 shimgate_upstream_latency_seconds_sum 0.75
 shimgate_upstream_latency_seconds_count 2
-# HELP shimgate_request_duration_seconds Whole request: head complete to answer written.
+# HELP shimgate_request_duration_seconds Whole request by route rule (pass-through for unmatched): head complete to answer written.
 # TYPE shimgate_request_duration_seconds histogram
-shimgate_request_duration_seconds_bucket{le="0.0005"} 1
-shimgate_request_duration_seconds_bucket{le="0.001"} 1
-shimgate_request_duration_seconds_bucket{le="0.0025"} 1
-shimgate_request_duration_seconds_bucket{le="0.005"} 1
-shimgate_request_duration_seconds_bucket{le="0.01"} 1
-shimgate_request_duration_seconds_bucket{le="0.025"} 1
-shimgate_request_duration_seconds_bucket{le="0.05"} 1
-shimgate_request_duration_seconds_bucket{le="0.1"} 1
-shimgate_request_duration_seconds_bucket{le="0.25"} 1
-shimgate_request_duration_seconds_bucket{le="0.5"} 1
-shimgate_request_duration_seconds_bucket{le="1"} 1
-shimgate_request_duration_seconds_bucket{le="5"} 1
-shimgate_request_duration_seconds_bucket{le="+Inf"} 2
-shimgate_request_duration_seconds_sum 7
-shimgate_request_duration_seconds_count 2
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.0001"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.00025"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.0005"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.001"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.0025"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.005"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.01"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.025"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.05"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.1"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.25"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="0.5"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="1"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="2.5"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="5"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="10"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="30"} 1
+shimgate_request_duration_seconds_bucket{rule="pass-through",le="+Inf"} 1
+shimgate_request_duration_seconds_sum{rule="pass-through"} 0
+shimgate_request_duration_seconds_count{rule="pass-through"} 1
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.0001"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.00025"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.0005"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.001"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.0025"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.005"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.01"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.025"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.05"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.1"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.25"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="0.5"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="1"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="2.5"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="5"} 0
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="10"} 1
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="30"} 1
+shimgate_request_duration_seconds_bucket{rule="explo_update",le="+Inf"} 1
+shimgate_request_duration_seconds_sum{rule="explo_update"} 7
+shimgate_request_duration_seconds_count{rule="explo_update"} 1
+# HELP shimgate_requests_in_flight Requests whose head was read and whose answer is not yet finished.
+# TYPE shimgate_requests_in_flight gauge
+shimgate_requests_in_flight 5
+# HELP shimgate_upstream_resets_total Answers the upstream cut short after their head went to the client (each also counted in requests_total as status 502).
+# TYPE shimgate_upstream_resets_total counter
+shimgate_upstream_resets_total 3
 # HELP shimgate_upstream_pool_idle_connections Idle keep-alive upstream connections in the pools.
 # TYPE shimgate_upstream_pool_idle_connections gauge
 shimgate_upstream_pool_idle_connections 2
@@ -169,12 +236,16 @@ shimgate_upstream_tls_resumptions_total 0
 # HELP shimgate_open_connections Open client connections.
 # TYPE shimgate_open_connections gauge
 shimgate_open_connections 4
-# HELP shimgate_rule_reloads_total Rule reloads applied (SIGHUP).
+# HELP shimgate_rule_reloads_total Rule reloads (SIGHUP) by result: applied, or refused because the new set was invalid.
 # TYPE shimgate_rule_reloads_total counter
-shimgate_rule_reloads_total 1
-# HELP shimgate_rule_reload_failures_total Rule reloads refused because the new set was invalid.
+shimgate_rule_reloads_total{result="applied"} 1
+shimgate_rule_reloads_total{result="refused"} 2
+# HELP shimgate_rule_reload_failures_total Rule reloads refused (the same as rule_reloads_total{result="refused"}).
 # TYPE shimgate_rule_reload_failures_total counter
 shimgate_rule_reload_failures_total 2
+# HELP shimgate_last_reload_success_timestamp_seconds When the rules now serving were loaded (start-up or SIGHUP), seconds since the epoch.
+# TYPE shimgate_last_reload_success_timestamp_seconds gauge
+shimgate_last_reload_success_timestamp_seconds 1764970000.25
 # HELP shimgate_rules_loaded Rules in the rule set now serving.
 # TYPE shimgate_rules_loaded gauge
 shimgate_rules_loaded 3
@@ -184,6 +255,21 @@ shimgate_ready 1
 # HELP shimgate_build_info Build information; the value is always 1.
 # TYPE shimgate_build_info gauge
 shimgate_build_info{version="0.1.0",simdjson_kernel="haswell"} 1
+# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.
+# TYPE process_start_time_seconds gauge
+process_start_time_seconds 1764960000.5
+# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 12.75
+# HELP process_resident_memory_bytes Resident memory size in bytes.
+# TYPE process_resident_memory_bytes gauge
+process_resident_memory_bytes 4096000
+# HELP process_open_fds Number of open file descriptors.
+# TYPE process_open_fds gauge
+process_open_fds 12
+# HELP process_max_fds Maximum number of open file descriptors.
+# TYPE process_max_fds gauge
+process_max_fds 1024
 )";
     const auto s = small_snapshot();
     EXPECT_EQ(render_prometheus(s), expected);
@@ -192,7 +278,10 @@ shimgate_build_info{version="0.1.0",simdjson_kernel="haswell"} 1
 
 TEST(Metrics, EmptySnapshotStillListsEveryFamilyAndReason) {
     const std::string text = render_prometheus(metrics_snapshot{});
-    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 16u);
+    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 19u);
+    EXPECT_EQ(lines_starting(text, "process_").size(), 0u);  // /proc unread: left out
+    EXPECT_EQ(lines_starting(text, "shimgate_request_duration_seconds").size(), 0u);
+    EXPECT_NE(text.find("shimgate_requests_in_flight 0\n"), std::string::npos);
     EXPECT_EQ(lines_starting(text, "shimgate_requests_total").size(), 0u);
     EXPECT_EQ(lines_starting(text, "shimgate_refusals_total{").size(), refusal_reason_count);
     EXPECT_NE(text.find("shimgate_ready 0\n"), std::string::npos);
@@ -220,9 +309,8 @@ TEST(Metrics, EscapesLabelValues) {
 
 TEST(Metrics, HistogramBucketsRenderCumulatively) {
     metrics_snapshot s;
-    auto& h = s.requests.total_latency;
-    const long ms[] = {0, 1, 1, 2, 4, 9, 20, 40, 90, 200, 400, 900, 4000, 9000, 9000};
-    for (long v : ms) h.observe(milliseconds(v));
+    const long ms[] = {0, 1, 1, 2, 4, 9, 20, 40, 90, 200, 400, 900, 4000, 9000, 9000, 40000};
+    for (long v : ms) s.requests.observe_duration("r", milliseconds(v));
     const auto buckets =
         lines_starting(render_prometheus(s), "shimgate_request_duration_seconds_bucket");
     ASSERT_EQ(buckets.size(), latency_histogram::bounds.size() + 1);
@@ -232,11 +320,14 @@ TEST(Metrics, HistogramBucketsRenderCumulatively) {
         EXPECT_GE(v, previous) << line;
         previous = v;
     }
-    EXPECT_EQ(buckets.front(), "shimgate_request_duration_seconds_bucket{le=\"0.0005\"} 1");
-    EXPECT_EQ(buckets[1], "shimgate_request_duration_seconds_bucket{le=\"0.001\"} 3");
-    EXPECT_EQ(buckets[11], "shimgate_request_duration_seconds_bucket{le=\"5\"} 13");
-    EXPECT_EQ(buckets.back(), "shimgate_request_duration_seconds_bucket{le=\"+Inf\"} 15");
-    EXPECT_EQ(previous, h.count);
+    EXPECT_EQ(buckets.front(),
+              "shimgate_request_duration_seconds_bucket{rule=\"r\",le=\"0.0001\"} 1");
+    EXPECT_EQ(buckets[3], "shimgate_request_duration_seconds_bucket{rule=\"r\",le=\"0.001\"} 3");
+    EXPECT_EQ(buckets[14], "shimgate_request_duration_seconds_bucket{rule=\"r\",le=\"5\"} 13");
+    EXPECT_EQ(buckets[16], "shimgate_request_duration_seconds_bucket{rule=\"r\",le=\"30\"} 15");
+    EXPECT_EQ(buckets.back(),
+              "shimgate_request_duration_seconds_bucket{rule=\"r\",le=\"+Inf\"} 16");
+    EXPECT_EQ(previous, s.requests.duration_by_rule["r"].count);
 }
 
 }  // namespace
