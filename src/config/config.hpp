@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "proxy/client_address.hpp"
+
 namespace shimgate {
 
 using seconds_d = std::chrono::duration<double>;
@@ -37,6 +39,8 @@ struct config {
     std::chrono::milliseconds header_timeout{10000};
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds drain_timeout{30000};
+
+    trusted_proxies trusted;  // --trusted-proxies: peers whose X-Forwarded-* count
 
     std::uint64_t max_body = 1048576;
     std::size_t max_header_bytes = 16384;

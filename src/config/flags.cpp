@@ -74,7 +74,10 @@ po::options_description describe() {
         "seconds a keep-alive connection may idle (default 60)")(
         "drain-timeout", po::value<std::string>(),
         "seconds in-flight requests get on SIGTERM (default 30)")(
-        "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
+        "trusted-proxies", po::value<std::string>(),
+        "CIDR[,CIDR...] of load balancers whose X-Forwarded-For/-Proto/-Host are kept "
+        "(default none)")("max-body", po::value<std::string>(),
+                          "largest request body in bytes (default 1048576)")(
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
         "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
@@ -228,6 +231,10 @@ flags_result parse_flags(int argc, const char* const* argv) {
             return r.error = fail(
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),
                    r;
+    }
+    if (vm.count("trusted-proxies")) {
+        if (auto e = c.trusted.parse(get("trusted-proxies")); !e.empty())
+            return r.error = fail("trusted-proxies", e), r;
     }
     if (vm.count("max-body") && !parse_count(get("max-body"), c.max_body))
         return r.error = fail("max-body", "expected a positive byte count"), r;

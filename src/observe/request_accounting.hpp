@@ -23,6 +23,9 @@ struct request_facts {
     std::uint64_t bytes_in = 0, bytes_out = 0;
     std::chrono::nanoseconds upstream_time{0};
     std::string request_id;
+    // The client's address: the peer, or behind a trusted proxy (--trusted-proxies) the
+    // right-most untrusted address of its X-Forwarded-For chain (proxy/client_address.hpp).
+    std::string client_ip;
 };
 
 // Where a worker's access-log lines go: its batch and the process-wide writer (null: no log).

@@ -1,0 +1,83 @@
+// Behind a load balancer (contract §7): X-Forwarded-* from trusted proxies, one owner per port,
+// readiness that does not follow the upstream, the drain delay, and an admin listener that keeps
+// answering under an idle-connection flood. Real processes over loopback.
+#include <sys/socket.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <memory>
+
+#include "fake_upstream.hpp"
+#include "harness.hpp"
+
+namespace shimgate::testing {
+namespace {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+fake_upstream::reply_fn ok_reply() {
+    return [](const std::string&) { return fake_upstream::answer(200, "{}"); };
+}
+
+std::vector<std::string> shim_args(unsigned short listen_port, unsigned short upstream_port) {
+    return {"--listen",   "127.0.0.1:" + std::to_string(listen_port),
+            "--upstream", "http://127.0.0.1:" + std::to_string(upstream_port),
+            "--rules",    source_dir() + "/rules",
+            "--threads",  "2"};
+}
+
+// ------------------------------------------------------------------ --trusted-proxies
+
+const std::string forwarded_headers =
+    "X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\n"
+    "X-Forwarded-Host: api.example\r\n";
+
+TEST(LoadBalancer, TrustedProxyKeepsTheClientsForwardedFields) {
+    fake_upstream up(ok_reply());
+    shim gate(up.port(), {"--trusted-proxies", "10.0.0.0/8, 127.0.0.1/32"});
+    EXPECT_EQ(request(gate.port, "GET", "/anything", {}, forwarded_headers).status, 200u);
+    ASSERT_EQ(up.requests().size(), 1u);
+    const std::string seen = up.requests().front();
+    EXPECT_EQ(header_of(seen, "X-Forwarded-For"), "203.0.113.7, 127.0.0.1") << seen;
+    EXPECT_EQ(header_of(seen, "X-Forwarded-Proto"), "https") << seen;
+    EXPECT_EQ(header_of(seen, "X-Forwarded-Host"), "api.example") << seen;
+
+    // Without X-Forwarded-* from the balancer, the shim's own are set.
+    EXPECT_EQ(request(gate.port, "GET", "/plain").status, 200u);
+    ASSERT_EQ(up.requests().size(), 2u);
+    const std::string plain = up.requests().back();
+    EXPECT_EQ(header_of(plain, "X-Forwarded-For"), "127.0.0.1") << plain;
+    EXPECT_EQ(header_of(plain, "X-Forwarded-Proto"), "http") << plain;
+}
+
+TEST(LoadBalancer, UntrustedPeerHasItsForwardedFieldsReplaced) {
+    for (const std::vector<std::string>& extra :
+         {std::vector<std::string>{},
+          std::vector<std::string>{"--trusted-proxies", "10.0.0.0/8"}}) {
+        fake_upstream up(ok_reply());
+        shim gate(up.port(), extra);
+        EXPECT_EQ(request(gate.port, "GET", "/anything", {}, forwarded_headers).status, 200u);
+        ASSERT_EQ(up.requests().size(), 1u);
+        const std::string seen = up.requests().front();
+        EXPECT_EQ(header_of(seen, "X-Forwarded-For"), "127.0.0.1") << seen;
+        EXPECT_EQ(header_of(seen, "X-Forwarded-Proto"), "http") << seen;
+        EXPECT_NE(header_of(seen, "X-Forwarded-Host"), "api.example") << seen;
+        EXPECT_EQ(seen.find("203.0.113.7"), std::string::npos) << seen;
+    }
+}
+
+TEST(LoadBalancer, BadTrustedProxiesExits2) {
+    child_process p(SHIMGATE_BIN, [] {
+        auto a = shim_args(0, 9);
+        a.push_back("--trusted-proxies");
+        a.push_back("127.0.0.1/40");
+        return a;
+    }());
+    EXPECT_EQ(p.wait_exit(std::chrono::seconds(10)), 2);
+    EXPECT_NE(p.output().find("--trusted-proxies"), std::string::npos) << p.output();
+}
+
+}  // namespace
+}  // namespace shimgate::testing
