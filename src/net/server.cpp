@@ -84,6 +84,26 @@ std::string describe(const tcp::endpoint& ep) {
     return host + ":" + std::to_string(ep.port());
 }
 
+// One owner per port. Linux lets any socket of the same user join a port whose listeners all set
+// SO_REUSEPORT, so a second shimgate on the same --listen would silently take a share of the
+// connections. Before the workers bind theirs, a socket WITHOUT SO_REUSEPORT is bound to the
+// address: the kernel refuses that (EADDRINUSE) whenever any socket listens there, whatever its
+// options. SO_REUSEADDR keeps a previous run's TIME_WAIT connections from counting. With port 0 it
+// picks the port the workers then share. The probe is closed before the workers bind (a bound
+// socket without SO_REUSEPORT would keep them out too); two processes starting within that
+// instant could still both pass. The alternative, one listening socket shared by every worker,
+// closes that window but gives up the kernel's even spread of connections over the workers.
+boost::system::error_code claim_port(tcp::endpoint& ep) {
+    boost::system::error_code ec;
+    net::io_context ioc(1);
+    tcp::acceptor probe(ioc);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (!ec) ep = probe.local_endpoint(ec);
+    return ec;
+}
+
 // Binds an acceptor with SO_REUSEPORT, so every worker accepts on the same port.
 boost::system::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep) {
     boost::system::error_code ec;
@@ -136,6 +156,13 @@ int server::run() {
         return 1;
     }
     tcp::endpoint endpoint = listen.begin()->endpoint();
+    if (auto owned = claim_port(endpoint)) {
+        log_error("--listen " + describe(endpoint) + ": " +
+                  (owned == net::error::address_in_use
+                       ? std::string("address already in use by another process")
+                       : owned.message()));
+        return 1;
+    }
 
     for (unsigned i = 0; i < cfg_.threads; ++i) {
         auto w = std::make_unique<worker>(cfg_, upstream_endpoints_, rules_, listener_tls_,
@@ -146,8 +173,6 @@ int server::run() {
             log_error("--listen " + describe(endpoint) + ": " + bind_ec.message());
             return 1;
         }
-        // With port 0 the first bind picks the port; the other workers join it.
-        if (i == 0) endpoint = w->acceptor->local_endpoint();
         workers_.push_back(std::move(w));
     }
     if (!start_admin()) return 1;

@@ -1,7 +1,8 @@
 #pragma once
 // The process: one worker (io_context + thread + SO_REUSEPORT acceptor) per --threads, and the
 // main thread handling signals: SIGHUP reloads the rules and the certificate, SIGUSR1 reopens the
-// access log, SIGTERM/SIGINT drain and stop.
+// access log, SIGTERM/SIGINT drain and stop. The port is claimed first so that no other process
+// shares it (claim_port).
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>

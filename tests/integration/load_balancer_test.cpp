@@ -79,5 +79,57 @@ TEST(LoadBalancer, BadTrustedProxiesExits2) {
     EXPECT_NE(p.output().find("--trusted-proxies"), std::string::npos) << p.output();
 }
 
+// ------------------------------------------------------------------ one owner per port
+
+TEST(LoadBalancer, SecondShimgateOnTheSamePortExits1) {
+    fake_upstream up(ok_reply());
+    shim first(up.port());
+    child_process second(SHIMGATE_BIN, shim_args(first.port, up.port()));
+    EXPECT_EQ(second.wait_exit(std::chrono::seconds(10)), 1) << second.output();
+    const std::string line = "--listen 127.0.0.1:" + std::to_string(first.port);
+    EXPECT_NE(second.output().find(line), std::string::npos) << second.output();
+    // Every request, each on a new connection, is served by the first.
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(request(first.port, "GET", "/n").status, 200u);
+    EXPECT_EQ(up.requests().size(), 10u);
+}
+
+// A listener of another program on the port, with and without SO_REUSEPORT.
+TEST(LoadBalancer, ForeignListenerOnThePortExits1) {
+    for (bool reuseport : {false, true}) {
+        net::io_context ioc;
+        tcp::acceptor foreign(ioc);
+        foreign.open(tcp::v4());
+        int one = 1;
+        if (reuseport) {
+            ASSERT_EQ(
+                ::setsockopt(foreign.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one),
+                0);
+        }
+        foreign.bind(tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+        foreign.listen();
+        const unsigned short port = foreign.local_endpoint().port();
+        child_process p(SHIMGATE_BIN, shim_args(port, 9));
+        EXPECT_EQ(p.wait_exit(std::chrono::seconds(10)), 1) << reuseport << p.output();
+        EXPECT_NE(p.output().find("--listen 127.0.0.1:" + std::to_string(port)), std::string::npos)
+            << p.output();
+    }
+}
+
+TEST(LoadBalancer, ForeignListenerOnTheAdminPortExits1) {
+    net::io_context ioc;
+    tcp::acceptor foreign(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    const unsigned short port = foreign.local_endpoint().port();
+    child_process p(SHIMGATE_BIN, [&] {
+        auto a = shim_args(0, 9);
+        a.push_back("--admin");
+        a.push_back("127.0.0.1:" + std::to_string(port));
+        return a;
+    }());
+    EXPECT_EQ(p.wait_exit(std::chrono::seconds(10)), 1) << p.output();
+    EXPECT_NE(p.output().find("--admin"), std::string::npos) << p.output();
+    EXPECT_NE(p.output().find("127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << p.output();
+}
+
 }  // namespace
 }  // namespace shimgate::testing
