@@ -40,7 +40,8 @@ struct config {
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds drain_timeout{30000};
 
-    trusted_proxies trusted;  // --trusted-proxies: peers whose X-Forwarded-* count
+    trusted_proxies trusted;               // --trusted-proxies: peers whose X-Forwarded-* count
+    bool ready_requires_upstream = false;  // /readyz also connects to the upstream
 
     std::uint64_t max_body = 1048576;
     std::size_t max_header_bytes = 16384;

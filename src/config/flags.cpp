@@ -76,8 +76,10 @@ po::options_description describe() {
         "seconds in-flight requests get on SIGTERM (default 30)")(
         "trusted-proxies", po::value<std::string>(),
         "CIDR[,CIDR...] of load balancers whose X-Forwarded-For/-Proto/-Host are kept "
-        "(default none)")("max-body", po::value<std::string>(),
-                          "largest request body in bytes (default 1048576)")(
+        "(default none)")(
+        "ready-requires-upstream",
+        "/readyz also needs a TCP connect to the upstream within 1 s (default: not)")(
+        "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
         "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
@@ -236,6 +238,7 @@ flags_result parse_flags(int argc, const char* const* argv) {
         if (auto e = c.trusted.parse(get("trusted-proxies")); !e.empty())
             return r.error = fail("trusted-proxies", e), r;
     }
+    c.ready_requires_upstream = vm.count("ready-requires-upstream") != 0;
     if (vm.count("max-body") && !parse_count(get("max-body"), c.max_body))
         return r.error = fail("max-body", "expected a positive byte count"), r;
     if (vm.count("max-header-bytes") && !parse_count(get("max-header-bytes"), c.max_header_bytes))

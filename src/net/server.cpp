@@ -232,7 +232,8 @@ bool server::start_admin() {
     if (cfg_.admin.empty()) return true;
     admin_sources sources;
     sources.collect = [this] { return collect(); };
-    sources.ready = [this] { return !draining_.load() && rules_loaded_.load() > 0; };
+    sources.ready = [this] { return ready(); };
+    sources.require_upstream = cfg_.ready_requires_upstream;
     std::string error;
     admin_ = admin_server::start(cfg_.admin, upstream_endpoints_, std::move(sources), error);
     if (!admin_) {
@@ -242,6 +243,10 @@ bool server::start_admin() {
     auto host = cfg_.admin.substr(0, cfg_.admin.rfind(':'));
     log_info("admin listening on http://" + host + ":" + std::to_string(admin_->port()));
     return true;
+}
+
+bool server::ready() const {
+    return !draining_.load() && rules_loaded_.load() > 0;
 }
 
 void server::reload() {
@@ -308,7 +313,7 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
     m.process.rule_reloads = rule_reloads_.load();
     m.process.rule_reload_failures = rule_reload_failures_.load();
     m.process.rules_loaded = rules_loaded_.load();
-    m.process.ready = !draining_.load() && rules_loaded_.load() > 0;  // as /readyz, less the probe
+    m.process.ready = ready();  // the admin listener adds the upstream probe when required
     m.version = SHIMGATE_VERSION;
     m.simdjson_kernel = ondemand_kernel;
     co_return std::pair{std::move(m), std::move(mig)};

@@ -133,6 +133,15 @@ net::awaitable<std::string> probe_upstream(admin_impl& s) {
     co_return why;
 }
 
+// "" when ready, else why not: what /readyz answers and shimgate_ready shows (one function, so
+// they never disagree). The upstream is probed only with --ready-requires-upstream: a brief
+// upstream outage must not take every replica out of its balancer at once.
+net::awaitable<std::string> readiness(admin_impl& s) {
+    if (s.sources.ready && !s.sources.ready()) co_return "rules not loaded or draining";
+    if (!s.sources.require_upstream) co_return std::string();
+    co_return co_await probe_upstream(s);
+}
+
 net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::empty_body>& req) {
     std::string_view target(req.target().data(), req.target().size());
     const auto question = target.find('?');
@@ -158,12 +167,7 @@ net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::emp
         co_return a;
     }
     if (path == "/readyz") {
-        if (s.sources.ready && !s.sources.ready()) {
-            a.status = http::status::service_unavailable;
-            a.body = "not ready: rules not loaded or draining\n";
-            co_return a;
-        }
-        std::string why = co_await probe_upstream(s);
+        std::string why = co_await readiness(s);
         if (!why.empty()) {
             a.status = http::status::service_unavailable;
             a.body = "not ready: " + why + "\n";
@@ -183,6 +187,8 @@ net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::emp
         }
     }
     if (path == "/metrics") {
+        const std::string why = co_await readiness(s);
+        snap.first.process.ready = why.empty();
         a.content_type = "text/plain; version=0.0.4; charset=utf-8";
         a.body = render_prometheus(snap.first);
         co_return a;

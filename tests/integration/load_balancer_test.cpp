@@ -21,11 +21,26 @@ fake_upstream::reply_fn ok_reply() {
     return [](const std::string&) { return fake_upstream::answer(200, "{}"); };
 }
 
+// A port nobody listens on: bound by the system and released at once.
+unsigned short closed_port() {
+    net::io_context ioc;
+    tcp::acceptor a(ioc, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+    return a.local_endpoint().port();
+}
+
 std::vector<std::string> shim_args(unsigned short listen_port, unsigned short upstream_port) {
     return {"--listen",   "127.0.0.1:" + std::to_string(listen_port),
             "--upstream", "http://127.0.0.1:" + std::to_string(upstream_port),
             "--rules",    source_dir() + "/rules",
             "--threads",  "2"};
+}
+
+// The value of shimgate_ready in a /metrics page, or -1.
+int ready_metric(unsigned short admin) {
+    const std::string page = request(admin, "GET", "/metrics").body;
+    const auto at = page.find("\nshimgate_ready ");
+    if (at == std::string::npos) return -1;
+    return page[at + 16] - '0';
 }
 
 // ------------------------------------------------------------------ --trusted-proxies
@@ -129,6 +144,25 @@ TEST(LoadBalancer, ForeignListenerOnTheAdminPortExits1) {
     EXPECT_NE(p.output().find("--admin"), std::string::npos) << p.output();
     EXPECT_NE(p.output().find("127.0.0.1:" + std::to_string(port)), std::string::npos)
         << p.output();
+}
+
+// ------------------------------------------------------------------ readiness
+
+TEST(LoadBalancer, ReadinessDoesNotFollowTheUpstreamByDefault) {
+    shim gate(closed_port(), {"--admin", "127.0.0.1:0"});
+    EXPECT_EQ(request(gate.admin_port, "GET", "/readyz").status, 200u);
+    EXPECT_EQ(ready_metric(gate.admin_port), 1);
+}
+
+TEST(LoadBalancer, ReadyRequiresUpstreamProbesIt) {
+    shim gate(closed_port(), {"--admin", "127.0.0.1:0", "--ready-requires-upstream"});
+    EXPECT_EQ(request(gate.admin_port, "GET", "/readyz").status, 503u);
+    EXPECT_EQ(ready_metric(gate.admin_port), 0);
+
+    fake_upstream up(ok_reply());
+    shim reachable(up.port(), {"--admin", "127.0.0.1:0", "--ready-requires-upstream"});
+    EXPECT_EQ(request(reachable.admin_port, "GET", "/readyz").status, 200u);
+    EXPECT_EQ(ready_metric(reachable.admin_port), 1);
 }
 
 }  // namespace

@@ -99,5 +99,11 @@ TEST(Flags, TrustedProxies) {
     EXPECT_NE(parse({"--help"}).help.find("--trusted-proxies"), std::string::npos);
 }
 
+TEST(Flags, ReadyRequiresUpstream) {
+    EXPECT_TRUE(with("--ready-requires-upstream").cfg.ready_requires_upstream);
+    EXPECT_FALSE(with("--threads", "1").cfg.ready_requires_upstream);
+    EXPECT_NE(parse({"--help"}).help.find("--ready-requires-upstream"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shimgate
