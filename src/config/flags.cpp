@@ -74,6 +74,8 @@ po::options_description describe() {
         "seconds a keep-alive connection may idle (default 60)")(
         "drain-timeout", po::value<std::string>(),
         "seconds in-flight requests get on SIGTERM (default 30)")(
+        "drain-delay", po::value<std::string>(),
+        "seconds to keep accepting after SIGTERM, with /readyz 503, before the drain (default 0)")(
         "trusted-proxies", po::value<std::string>(),
         "CIDR[,CIDR...] of load balancers whose X-Forwarded-For/-Proto/-Host are kept "
         "(default none)")(
@@ -233,6 +235,18 @@ flags_result parse_flags(int argc, const char* const* argv) {
             return r.error = fail(
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),
                    r;
+    }
+    if (vm.count("drain-delay")) {
+        const std::string v = get("drain-delay");
+        double zero = -1;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), zero);
+        if (ec == std::errc() && end == v.data() + v.size() && zero == 0) {
+            c.drain_delay = std::chrono::milliseconds(0);
+        } else if (!parse_seconds(v, c.drain_delay)) {
+            return r.error = fail("drain-delay",
+                                  "expected a number of seconds, 0 or more, got \"" + v + "\""),
+                   r;
+        }
     }
     if (vm.count("trusted-proxies")) {
         if (auto e = c.trusted.parse(get("trusted-proxies")); !e.empty())

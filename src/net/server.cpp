@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <thread>
+#include <utility>
 
 #include "config/rule_loader.hpp"
 #include "json/simdjson_support.hpp"
@@ -197,7 +198,19 @@ int server::run() {
         });
     }
 
-    net::steady_timer drain_deadline(main_ioc);
+    net::steady_timer drain_deadline(main_ioc), drain_delay(main_ioc);
+    bool drain_begun = false;
+    // The drain of contract §1, with its deadline. Readiness is already false (draining_).
+    auto begin_drain = [&] {
+        if (std::exchange(drain_begun, true)) return;
+        start_drain();
+        drain_deadline.expires_after(cfg_.drain_timeout);
+        drain_deadline.async_wait([&](boost::system::error_code tec) {
+            if (tec) return;
+            log_error("drain deadline passed, closing the remaining connections");
+            for (auto& w : workers_) w->ioc.stop();
+        });
+    };
     std::function<void(boost::system::error_code, int)> on_signal =
         [&](boost::system::error_code sec, int sig) {
             if (sec) return;
@@ -208,14 +221,19 @@ int server::run() {
                     access_->reopen();
                     log_info("access log reopened: " + cfg_.access_log);
                 }
-            } else if (!draining_.exchange(true)) {
-                start_drain();
-                drain_deadline.expires_after(cfg_.drain_timeout);
-                drain_deadline.async_wait([&](boost::system::error_code tec) {
-                    if (tec) return;
-                    log_error("drain deadline passed, closing the remaining connections");
-                    for (auto& w : workers_) w->ioc.stop();
+            } else if (draining_.exchange(true)) {
+                begin_drain();  // a second SIGTERM/SIGINT cuts the --drain-delay short
+            } else if (cfg_.drain_delay.count() > 0) {
+                // Not ready at once, but still accepting and serving while the load balancer
+                // notices; then the drain.
+                log_info("not ready; the drain begins in " +
+                         std::to_string(cfg_.drain_delay.count()) + " ms (--drain-delay)");
+                drain_delay.expires_after(cfg_.drain_delay);
+                drain_delay.async_wait([&](boost::system::error_code dec) {
+                    if (!dec) begin_drain();
                 });
+            } else {
+                begin_drain();
             }
             signals.async_wait(on_signal);
         };

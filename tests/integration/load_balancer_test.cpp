@@ -165,5 +165,25 @@ TEST(LoadBalancer, ReadyRequiresUpstreamProbesIt) {
     EXPECT_EQ(ready_metric(reachable.admin_port), 1);
 }
 
+// ------------------------------------------------------------------ --drain-delay
+
+TEST(LoadBalancer, DrainDelayKeepsServingWhileNotReady) {
+    fake_upstream up(ok_reply());
+    shim gate(up.port(), {"--admin", "127.0.0.1:0", "--drain-delay", "1.5"});
+    ASSERT_EQ(request(gate.admin_port, "GET", "/readyz").status, 200u);
+    gate.proc.signal(SIGTERM);
+    bool not_ready = false;
+    for (int i = 0; i < 500 && !not_ready; ++i)
+        not_ready = request(gate.admin_port, "GET", "/readyz").status == 503u;
+    ASSERT_TRUE(not_ready);
+    EXPECT_EQ(ready_metric(gate.admin_port), 0);
+    // A new connection is still accepted and served during the delay.
+    EXPECT_EQ(request(gate.port, "GET", "/after-sigterm").status, 200u);
+    EXPECT_EQ(up.requests().size(), 1u);
+    // Then the drain of contract §1, and a clean exit.
+    EXPECT_TRUE(gate.proc.wait_for_line("draining: no new connections")) << gate.proc.output();
+    EXPECT_EQ(gate.proc.wait_exit(std::chrono::seconds(15)), 0);
+}
+
 }  // namespace
 }  // namespace shimgate::testing

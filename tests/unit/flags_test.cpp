@@ -105,5 +105,17 @@ TEST(Flags, ReadyRequiresUpstream) {
     EXPECT_NE(parse({"--help"}).help.find("--ready-requires-upstream"), std::string::npos);
 }
 
+TEST(Flags, DrainDelay) {
+    EXPECT_EQ(with("--drain-delay", "1.5").cfg.drain_delay.count(), 1500);
+    EXPECT_EQ(with("--threads", "1").cfg.drain_delay.count(), 0);
+    auto zero = with("--drain-delay", "0");
+    EXPECT_EQ(zero.error, "");
+    EXPECT_EQ(zero.cfg.drain_delay.count(), 0);
+    EXPECT_EQ(with("--drain-delay", "-1").error,
+              "--drain-delay: expected a number of seconds, 0 or more, got \"-1\"");
+    EXPECT_NE(with("--drain-delay", "soon").error, "");
+    EXPECT_NE(parse({"--help"}).help.find("--drain-delay"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shimgate
