@@ -1,7 +1,8 @@
 #pragma once
 // The admin listener (--admin HOST:PORT), off the public port: plain HTTP/1.1, GET only, no
-// bodies, an 8 KiB head, 10 s timeouts, at most 64 connections. It runs on its own thread and
-// io_context, never a worker's.
+// bodies, an 8 KiB head, 10 s timeouts, at most 64 connections (at the cap, the connection idle
+// the longest is closed to make room, so idle connections cannot keep the probes out). It runs on
+// its own thread and io_context, never a worker's.
 //   GET /healthz    200 "ok\n" while the process runs
 //   GET /readyz     200 "ready\n" when sources.ready() (and, with sources.require_upstream, a TCP
 //                   connect to the upstream succeeds within 1 s); else 503 with a one-line reason.

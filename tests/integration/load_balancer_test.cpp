@@ -185,5 +185,21 @@ TEST(LoadBalancer, DrainDelayKeepsServingWhileNotReady) {
     EXPECT_EQ(gate.proc.wait_exit(std::chrono::seconds(15)), 0);
 }
 
+// ------------------------------------------------------------------ admin under a flood
+
+TEST(LoadBalancer, AdminAnswersUnderAnIdleConnectionFlood) {
+    fake_upstream up(ok_reply());
+    shim gate(up.port(), {"--admin", "127.0.0.1:0"});
+    std::vector<std::unique_ptr<raw_client>> idle;
+    for (int i = 0; i < 64; ++i) idle.push_back(std::make_unique<raw_client>(gate.admin_port));
+    auto health = request(gate.admin_port, "GET", "/healthz");
+    EXPECT_EQ(health.status, 200u);
+    EXPECT_EQ(health.body, "ok\n");
+    EXPECT_EQ(request(gate.admin_port, "GET", "/readyz").status, 200u);
+    // Room was made by closing the oldest idle connections.
+    EXPECT_TRUE(idle.front()->closed_by_peer());
+    EXPECT_FALSE(idle.back()->closed_by_peer(std::chrono::milliseconds(100)));
+}
+
 }  // namespace
 }  // namespace shimgate::testing

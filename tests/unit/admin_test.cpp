@@ -17,8 +17,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "json/json_validate.hpp"
 #include "observe/admin.hpp"
@@ -190,6 +192,24 @@ TEST_F(Admin, ReadyGaugeFollowsTheUpstreamProbeWhenRequired) {
     start({closed_endpoint()});  // the fixture's collect says ready = true
     EXPECT_EQ(get(port(), "/readyz").status, 503u);
     EXPECT_EQ(ready_gauge(get(port(), "/metrics").body), 0);
+}
+
+// Idle connections up to the cap do not keep the probes out: the oldest idle ones are closed.
+TEST_F(Admin, AnswersWhileIdleConnectionsFillTheCap) {
+    start();
+    net::io_context ioc;
+    const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port());
+    std::vector<std::unique_ptr<tcp::socket>> idle;
+    for (int i = 0; i < 64; ++i) {
+        idle.push_back(std::make_unique<tcp::socket>(ioc));
+        idle.back()->connect(ep);
+    }
+    EXPECT_EQ(get(port(), "/healthz").status, 200u);
+    EXPECT_EQ(get(port(), "/readyz").status, 200u);
+    boost::system::error_code ec;
+    char byte;
+    idle.front()->read_some(net::buffer(&byte, 1), ec);  // the oldest was closed to make room
+    EXPECT_EQ(ec, net::error::eof);
 }
 
 TEST_F(Admin, Metrics) {
