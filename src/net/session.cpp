@@ -11,8 +11,8 @@
 #include <boost/beast/http/error.hpp>
 
 #include "proxy/answer_head.hpp"
-#include "proxy/client_address.hpp"
 #include "proxy/auth.hpp"
+#include "proxy/client_address.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forward_headers.hpp"
 #include "proxy/framing.hpp"
