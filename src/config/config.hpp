@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "proxy/client_address.hpp"
+
 namespace shimgate {
 
 using seconds_d = std::chrono::duration<double>;
@@ -38,6 +40,12 @@ struct config {
     std::chrono::milliseconds header_timeout{10000};
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds drain_timeout{30000};
+    // SIGTERM: /readyz says 503 at once, but connections are still accepted and served this long
+    // before the drain begins (so a load balancer sees the change and stops sending first).
+    std::chrono::milliseconds drain_delay{0};
+
+    trusted_proxies trusted;               // --trusted-proxies: peers whose X-Forwarded-* count
+    bool ready_requires_upstream = false;  // /readyz also connects to the upstream
 
     std::uint64_t max_body = 1048576;
     std::size_t max_header_bytes = 16384;

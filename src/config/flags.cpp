@@ -78,6 +78,13 @@ po::options_description describe() {
         "seconds a keep-alive connection may idle (default 60)")(
         "drain-timeout", po::value<std::string>(),
         "seconds in-flight requests get on SIGTERM (default 30)")(
+        "drain-delay", po::value<std::string>(),
+        "seconds to keep accepting after SIGTERM, with /readyz 503, before the drain (default 0)")(
+        "trusted-proxies", po::value<std::string>(),
+        "CIDR[,CIDR...] of load balancers whose X-Forwarded-For/-Proto/-Host are kept "
+        "(default none)")(
+        "ready-requires-upstream",
+        "/readyz also needs a TCP connect to the upstream within 1 s (default: not)")(
         "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
@@ -277,6 +284,23 @@ flags_result parse_flags(int argc, const char* const* argv) {
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),
                    r;
     }
+    if (vm.count("drain-delay")) {
+        const std::string v = get("drain-delay");
+        double zero = -1;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), zero);
+        if (ec == std::errc() && end == v.data() + v.size() && zero == 0) {
+            c.drain_delay = std::chrono::milliseconds(0);
+        } else if (!parse_seconds(v, c.drain_delay)) {
+            return r.error = fail("drain-delay",
+                                  "expected a number of seconds, 0 or more, got \"" + v + "\""),
+                   r;
+        }
+    }
+    if (vm.count("trusted-proxies")) {
+        if (auto e = c.trusted.parse(get("trusted-proxies")); !e.empty())
+            return r.error = fail("trusted-proxies", e), r;
+    }
+    c.ready_requires_upstream = vm.count("ready-requires-upstream") != 0;
     if (vm.count("max-body") && !parse_count(get("max-body"), c.max_body))
         return r.error = fail("max-body", "expected a positive byte count"), r;
     if (vm.count("max-header-bytes") && !parse_count(get("max-header-bytes"), c.max_header_bytes))

@@ -12,6 +12,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <csignal>
 #include <thread>
+#include <utility>
 
 #include "config/rule_loader.hpp"
 #include "json/simdjson_support.hpp"
@@ -90,6 +91,26 @@ std::string describe(const tcp::endpoint& ep) {
     return host + ":" + std::to_string(ep.port());
 }
 
+// One owner per port. Linux lets any socket of the same user join a port whose listeners all set
+// SO_REUSEPORT, so a second shimgate on the same --listen would silently take a share of the
+// connections. Before the workers bind theirs, a socket WITHOUT SO_REUSEPORT is bound to the
+// address: the kernel refuses that (EADDRINUSE) whenever any socket listens there, whatever its
+// options. SO_REUSEADDR keeps a previous run's TIME_WAIT connections from counting. With port 0 it
+// picks the port the workers then share. The probe is closed before the workers bind (a bound
+// socket without SO_REUSEPORT would keep them out too); two processes starting within that
+// instant could still both pass. The alternative, one listening socket shared by every worker,
+// closes that window but gives up the kernel's even spread of connections over the workers.
+boost::system::error_code claim_port(tcp::endpoint& ep) {
+    boost::system::error_code ec;
+    net::io_context ioc(1);
+    tcp::acceptor probe(ioc);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (!ec) ep = probe.local_endpoint(ec);
+    return ec;
+}
+
 // Binds an acceptor with SO_REUSEPORT, so every worker accepts on the same port.
 boost::system::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint& ep) {
     boost::system::error_code ec;
@@ -143,6 +164,13 @@ int server::run() {
         return 1;
     }
     tcp::endpoint endpoint = listen.begin()->endpoint();
+    if (auto owned = claim_port(endpoint)) {
+        log_error("--listen " + describe(endpoint) + ": " +
+                  (owned == net::error::address_in_use
+                       ? std::string("address already in use by another process")
+                       : owned.message()));
+        return 1;
+    }
 
     for (unsigned i = 0; i < cfg_.threads; ++i) {
         auto w = std::make_unique<worker>(cfg_, upstream_endpoints_, rules_, listener_tls_,
@@ -153,8 +181,6 @@ int server::run() {
             log_error("--listen " + describe(endpoint) + ": " + bind_ec.message());
             return 1;
         }
-        // With port 0 the first bind picks the port; the other workers join it.
-        if (i == 0) endpoint = w->acceptor->local_endpoint();
         workers_.push_back(std::move(w));
     }
     if (!start_admin()) return 1;
@@ -179,7 +205,19 @@ int server::run() {
         });
     }
 
-    net::steady_timer drain_deadline(main_ioc);
+    net::steady_timer drain_deadline(main_ioc), drain_delay(main_ioc);
+    bool drain_begun = false;
+    // The drain of contract §1, with its deadline. Readiness is already false (draining_).
+    auto begin_drain = [&] {
+        if (std::exchange(drain_begun, true)) return;
+        start_drain();
+        drain_deadline.expires_after(cfg_.drain_timeout);
+        drain_deadline.async_wait([&](boost::system::error_code tec) {
+            if (tec) return;
+            log_error("drain deadline passed, closing the remaining connections");
+            for (auto& w : workers_) w->ioc.stop();
+        });
+    };
     std::function<void(boost::system::error_code, int)> on_signal =
         [&](boost::system::error_code sec, int sig) {
             if (sec) return;
@@ -190,14 +228,19 @@ int server::run() {
                     access_->reopen();
                     log_info("access log reopened: " + cfg_.access_log);
                 }
-            } else if (!draining_.exchange(true)) {
-                start_drain();
-                drain_deadline.expires_after(cfg_.drain_timeout);
-                drain_deadline.async_wait([&](boost::system::error_code tec) {
-                    if (tec) return;
-                    log_error("drain deadline passed, closing the remaining connections");
-                    for (auto& w : workers_) w->ioc.stop();
+            } else if (draining_.exchange(true)) {
+                begin_drain();  // a second SIGTERM/SIGINT cuts the --drain-delay short
+            } else if (cfg_.drain_delay.count() > 0) {
+                // Not ready at once, but still accepting and serving while the load balancer
+                // notices; then the drain.
+                log_info("not ready; the drain begins in " +
+                         std::to_string(cfg_.drain_delay.count()) + " ms (--drain-delay)");
+                drain_delay.expires_after(cfg_.drain_delay);
+                drain_delay.async_wait([&](boost::system::error_code dec) {
+                    if (!dec) begin_drain();
                 });
+            } else {
+                begin_drain();
             }
             signals.async_wait(on_signal);
         };
@@ -214,7 +257,8 @@ bool server::start_admin() {
     if (cfg_.admin.empty()) return true;
     admin_sources sources;
     sources.collect = [this] { return collect(); };
-    sources.ready = [this] { return !draining_.load() && rules_loaded_.load() > 0; };
+    sources.ready = [this] { return ready(); };
+    sources.require_upstream = cfg_.ready_requires_upstream;
     std::string error;
     admin_ = admin_server::start(cfg_.admin, upstream_endpoints_, std::move(sources), error);
     if (!admin_) {
@@ -224,6 +268,10 @@ bool server::start_admin() {
     auto host = cfg_.admin.substr(0, cfg_.admin.rfind(':'));
     log_info("admin listening on http://" + host + ":" + std::to_string(admin_->port()));
     return true;
+}
+
+bool server::ready() const {
+    return !draining_.load() && rules_loaded_.load() > 0;
 }
 
 void server::reload() {
@@ -293,7 +341,7 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
     m.process.last_reload_success_seconds = last_reload_success_.load();
     m.proc = read_process_stats();  // on the admin thread, never a worker's
     m.process.rules_loaded = rules_loaded_.load();
-    m.process.ready = !draining_.load() && rules_loaded_.load() > 0;  // as /readyz, less the probe
+    m.process.ready = ready();  // the admin listener adds the upstream probe when required
     m.version = SHIMGATE_VERSION;
     m.simdjson_kernel = ondemand_kernel;
     co_return std::pair{std::move(m), std::move(mig)};

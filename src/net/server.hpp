@@ -1,7 +1,8 @@
 #pragma once
 // The process: one worker (io_context + thread + SO_REUSEPORT acceptor) per --threads, and the
 // main thread handling signals: SIGHUP reloads the rules and the certificate, SIGUSR1 reopens the
-// access log, SIGTERM/SIGINT drain and stop.
+// access log, SIGTERM/SIGINT make readiness false at once and, after --drain-delay, drain and
+// stop. The port is claimed first so that no other process shares it (claim_port).
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -38,7 +39,8 @@ class server {
   private:
     bool start_admin();  // --admin: the admin listener on its own thread; false if it cannot bind
     void reload();       // SIGHUP
-    void start_drain();  // SIGTERM / SIGINT
+    void start_drain();  // SIGTERM / SIGINT, after --drain-delay
+    bool ready() const;  // rules loaded and not draining: /readyz and shimgate_ready
     // A merged copy of every worker's figures, gathered on each worker's own thread.
     boost::asio::awaitable<std::pair<metrics_snapshot, migration_snapshot>> collect();
 

@@ -12,6 +12,7 @@
 
 #include "proxy/answer_head.hpp"
 #include "proxy/auth.hpp"
+#include "proxy/client_address.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forward_headers.hpp"
 #include "proxy/framing.hpp"
@@ -62,6 +63,7 @@ client_session::client_session(worker& w, tcp::socket socket, tls_context_ptr tl
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) peer_ip_ = ep.address().to_string();
+    peer_trusted_ = w_.cfg.trusted.contains(peer_ip_);
     w_.sessions.insert(this);  // counted in open_connections by the accept loop
 }
 
@@ -113,6 +115,9 @@ net::awaitable<void> client_session::run() {
         if (rq_.status != 0) {  // something was answered: count and log it
             const bool head_read = parser_ && parser_->is_header_done();
             rq_.upstream = upstream_.remote();
+            rq_.client_ip = peer_trusted_ && head_read
+                                ? client_address(parser_->get(), peer_ip_, w_.cfg.trusted)
+                                : std::string_view(peer_ip_);
             account_request(w_.metrics, {w_.access, w_.access_lines}, rq_,
                             head_read ? &parser_->get() : nullptr, peer_ip_);
         }
@@ -479,7 +484,7 @@ std::string_view client_session::upstream_target(std::string_view target) {
 
 forward_info client_session::forwarding() {
     return {peer_ip_, stream_.tls() ? "https" : "http", w_.cfg.upstream.host_header,
-            absolute_authority(parser_->get().target())};
+            absolute_authority(parser_->get().target()), peer_trusted_};
 }
 
 char* client_session::relay_buffer() {

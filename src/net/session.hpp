@@ -100,6 +100,7 @@ class client_session {
     // Receive buffer: a block of the worker's read pool while bytes are held, none while idle.
     client_buffer buffer_;
     std::string peer_ip_;
+    bool peer_trusted_ = false;  // peer_ip_ is in --trusted-proxies (looked up once)
     // The request in flight's heads, bodies and built strings: lent by the worker (rs() takes it on
     // first use), given back once the request is counted, so an idle connection holds none.
     std::unique_ptr<request_scratch> rs_;

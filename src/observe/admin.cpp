@@ -18,6 +18,7 @@
 #include <boost/beast/http/write.hpp>
 #include <chrono>
 #include <exception>
+#include <list>
 #include <thread>
 
 #include "common/ascii.hpp"
@@ -50,11 +51,20 @@ std::string describe(const tcp::endpoint& ep) {
 
 }  // namespace
 
+// One open admin connection; `idle` while it waits for a request (its head not yet whole).
+struct admin_connection {
+    tcp::socket* socket = nullptr;
+    bool idle = false;
+    bool evicted = false;  // closed to make room; no longer counted
+    std::chrono::steady_clock::time_point idle_since;
+};
+
 struct admin_server::impl {
     // Declared before ioc: coroutine frames still pending when ioc is destroyed use them.
     admin_sources sources;
     std::vector<tcp::endpoint> upstream;
-    std::size_t connections = 0;
+    std::list<admin_connection> open;  // every connection being served, oldest first
+    std::size_t connections = 0;       // of them, those not evicted: what the cap counts
     unsigned short port = 0;
 
     net::io_context ioc{1};
@@ -133,6 +143,15 @@ net::awaitable<std::string> probe_upstream(admin_impl& s) {
     co_return why;
 }
 
+// "" when ready, else why not: what /readyz answers and shimgate_ready shows (one function, so
+// they never disagree). The upstream is probed only with --ready-requires-upstream: a brief
+// upstream outage must not take every replica out of its balancer at once.
+net::awaitable<std::string> readiness(admin_impl& s) {
+    if (s.sources.ready && !s.sources.ready()) co_return "rules not loaded or draining";
+    if (!s.sources.require_upstream) co_return std::string();
+    co_return co_await probe_upstream(s);
+}
+
 net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::empty_body>& req) {
     std::string_view target(req.target().data(), req.target().size());
     const auto question = target.find('?');
@@ -158,12 +177,7 @@ net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::emp
         co_return a;
     }
     if (path == "/readyz") {
-        if (s.sources.ready && !s.sources.ready()) {
-            a.status = http::status::service_unavailable;
-            a.body = "not ready: rules not loaded or draining\n";
-            co_return a;
-        }
-        std::string why = co_await probe_upstream(s);
+        std::string why = co_await readiness(s);
         if (!why.empty()) {
             a.status = http::status::service_unavailable;
             a.body = "not ready: " + why + "\n";
@@ -183,6 +197,8 @@ net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::emp
         }
     }
     if (path == "/metrics") {
+        const std::string why = co_await readiness(s);
+        snap.first.process.ready = why.empty();
         a.content_type = "text/plain; version=0.0.4; charset=utf-8";
         a.body = render_prometheus(snap.first);
         co_return a;
@@ -199,26 +215,57 @@ net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::emp
     co_return a;
 }
 
-// Gives the connection slot back however the coroutine ends (also when its frame is destroyed).
+// Registers the connection and gives its slot back however the coroutine ends (also when its
+// frame is destroyed).
 struct connection_slot {
-    explicit connection_slot(std::size_t& n) : n_(n) { ++n_; }
-    ~connection_slot() { --n_; }
+    connection_slot(admin_impl& s, tcp::socket& socket) : s_(s) {
+        s_.open.emplace_back();
+        s_.open.back().socket = &socket;
+        it_ = std::prev(s_.open.end());
+        ++s_.connections;
+    }
+    ~connection_slot() {
+        if (!it_->evicted) --s_.connections;
+        s_.open.erase(it_);
+    }
     connection_slot(const connection_slot&) = delete;
     connection_slot& operator=(const connection_slot&) = delete;
-    std::size_t& n_;
+    void idle(bool yes) {
+        it_->idle = yes;
+        if (yes) it_->idle_since = std::chrono::steady_clock::now();
+    }
+    admin_impl& s_;
+    std::list<admin_connection>::iterator it_;
 };
 
+// At the cap: closes the connection idle the longest, so a flood of idle connections cannot keep
+// the probes out. False if none is idle (every one is being answered).
+bool evict_idle(admin_impl& s) {
+    admin_connection* oldest = nullptr;
+    for (auto& c : s.open)
+        if (c.idle && !c.evicted && (!oldest || c.idle_since < oldest->idle_since)) oldest = &c;
+    if (!oldest) return false;
+    oldest->evicted = true;
+    --s.connections;
+    boost::system::error_code ignored;
+    oldest->socket->close(ignored);  // its pending read ends with operation_aborted
+    return true;
+}
+
 net::awaitable<void> serve(admin_impl& s, tcp::socket socket) {
-    connection_slot slot(s.connections);
     beast::tcp_stream stream(std::move(socket));
+    connection_slot slot(s, stream.socket());
     beast::flat_buffer buffer(2 * max_head_bytes);
     for (;;) {
         http::request_parser<http::empty_body> parser;
         parser.header_limit(max_head_bytes);
         parser.body_limit(0);
         stream.expires_after(io_timeout);
+        slot.idle(true);
         auto [ec, n] = co_await http::async_read(stream, buffer, parser, use_tuple);
         (void)n;
+        slot.idle(false);
+        if (slot.it_->evicted) break;
 
         admin_answer a;
         bool keep_alive = false;
@@ -266,7 +313,7 @@ net::awaitable<void> accept_loop(admin_impl& s) {
             co_await t.async_wait(use_tuple);
             continue;
         }
-        if (s.connections >= max_connections) continue;  // closes it
+        if (s.connections >= max_connections && !evict_idle(s)) continue;  // closes it
         net::co_spawn(s.ioc, serve(s, std::move(socket)), net::detached);
     }
 }

@@ -1,10 +1,12 @@
 #pragma once
 // The admin listener (--admin HOST:PORT), off the public port: plain HTTP/1.1, GET only, no
-// bodies, an 8 KiB head, 10 s timeouts, at most 64 connections. It runs on its own thread and
-// io_context, never a worker's.
+// bodies, an 8 KiB head, 10 s timeouts, at most 64 connections (at the cap, the connection idle
+// the longest is closed to make room, so idle connections cannot keep the probes out). It runs on
+// its own thread and io_context, never a worker's.
 //   GET /healthz    200 "ok\n" while the process runs
-//   GET /readyz     200 "ready\n" when sources.ready() and a TCP connect to the upstream succeeds
-//                   within 1 s; else 503 with a one-line reason
+//   GET /readyz     200 "ready\n" when sources.ready() (and, with sources.require_upstream, a TCP
+//                   connect to the upstream succeeds within 1 s); else 503 with a one-line reason.
+//                   shimgate_ready on /metrics is the same answer.
 //   GET /metrics    Prometheus text 0.0.4 (observe/metrics_text.hpp)
 //   GET /migration  HTML page; JSON with ?format=json, or when Accept names application/json
 //                   and not text/html (?format=html forces the page)
@@ -29,6 +31,8 @@ struct admin_sources {
         collect;
     // Rules loaded and not draining. Called on the admin thread (read atomics). Unset: true.
     std::function<bool()> ready;
+    // --ready-requires-upstream: ready also needs a TCP connect to the upstream.
+    bool require_upstream = false;
 };
 
 class admin_server {

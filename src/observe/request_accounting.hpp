@@ -33,8 +33,10 @@ struct request_facts {
     std::uint64_t bytes_in = 0, bytes_out = 0;
     std::chrono::nanoseconds upstream_time{0};
     std::string request_id;
-    // The client's address (see --trusted-proxies); empty: the peer's address is logged.
-    std::string_view client_ip;
+    // The client's address: the peer, or behind a trusted proxy (--trusted-proxies) the
+    // right-most untrusted address of its X-Forwarded-For chain (proxy/client_address.hpp);
+    // empty: the peer's address is logged.
+    std::string client_ip;
     boost::asio::ip::tcp::endpoint upstream;  // the upstream connection used; port 0: none
     request_error error = request_error::none;
 };

@@ -148,6 +148,21 @@ void append_via(std::string& out, const head_fields& message) {
     out += "\r\n";
 }
 
+// X-Forwarded-For: every entry the trusted proxy sent (all its fields, in order), then the peer.
+void append_forwarded_for(std::string& out, const head_fields& client, std::string_view peer) {
+    out += "X-Forwarded-For: ";
+    for (const field_view f : client) {
+        if (f.name() != http::field::unknown || !same_name(f.name_string(), "x-forwarded-for"))
+            continue;
+        const std::string_view v = trim_ows(f.value());
+        if (v.empty() || has_line_break_or_nul(v)) continue;
+        out += v;
+        out += ", ";
+    }
+    out += peer;
+    out += "\r\n";
+}
+
 }  // namespace
 
 bool is_connection_specific(std::string_view name, const head_fields& message) {
@@ -183,7 +198,21 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
     out += " HTTP/1.1\r\n";
     append_field(out, "Host", info.upstream_host);
     const bool has_connection = has_connection_field(client);
+    // From a trusted proxy: which of its X-Forwarded-* fields are kept (copied in the loop).
+    bool kept_for = false, kept_proto = false, kept_host = false;
     for (const field_view f : client) {
+        if (info.trusted_peer && f.name() == http::field::unknown &&
+            is_forwarded_field(f.name_string()) &&
+            !(has_connection && named_in_connection(f.name_string(), client))) {
+            const std::string_view n = f.name_string();
+            if (same_name(n, "x-forwarded-for")) {
+                kept_for = true;  // joined with the peer below, in one field
+                continue;
+            }
+            (same_name(n, "x-forwarded-proto") ? kept_proto : kept_host) = true;
+            append_field(out, n, f.value());
+            continue;
+        }
         if (dropped(f, client, has_connection)) continue;
         bool extra = false;
         for (std::string_view d : drop) extra = extra || same_name(f.name_string(), d);
@@ -192,9 +221,15 @@ void write_upstream_head(std::string& out, std::string_view method, std::string_
     }
     for (const auto& [name, value] : add) append_field(out, name, value);
     append_via(out, client);
-    append_field(out, "X-Forwarded-For", info.peer_ip);
-    append_field(out, "X-Forwarded-Proto", info.proto);
-    if (!info.forwarded_host.empty()) {
+    if (kept_for) {
+        append_forwarded_for(out, client, info.peer_ip);
+    } else {
+        append_field(out, "X-Forwarded-For", info.peer_ip);
+    }
+    if (!kept_proto) append_field(out, "X-Forwarded-Proto", info.proto);
+    if (kept_host) {
+        // the trusted proxy's, copied above
+    } else if (!info.forwarded_host.empty()) {
         append_field(out, "X-Forwarded-Host", info.forwarded_host);
     } else if (client.contains(http::field::host)) {
         append_field(out, "X-Forwarded-Host", trim_ows(client[http::field::host]));

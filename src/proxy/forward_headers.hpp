@@ -1,7 +1,8 @@
 #pragma once
 // Builds the heads the shim sends: the upstream request head and the client response head.
 // RFC 9110 §7.6: hop-by-hop fields and those named in Connection are removed, Via is added,
-// X-Forwarded-For / -Proto / -Host are set from the real peer (client-supplied ones replaced),
+// X-Forwarded-For / -Proto / -Host are set from the real peer (client-supplied ones replaced;
+// from a trusted proxy, --trusted-proxies, kept and the peer appended to X-Forwarded-For),
 // Host is the upstream's own. Framing fields (Content-Length, Transfer-Encoding) are always
 // written by the shim from what it will actually send, never copied. Pure functions.
 #include <cstdint>
@@ -28,6 +29,9 @@ struct forward_info {
     // X-Forwarded-Host when the client named the host in an absolute-form target (it wins over
     // Host, RFC 9112 §3.2.2); empty: the client's Host.
     std::string_view forwarded_host = {};
+    // The peer is a trusted proxy (--trusted-proxies): its X-Forwarded-For is kept with the peer
+    // appended, its X-Forwarded-Proto and X-Forwarded-Host are kept when present.
+    bool trusted_peer = false;
 };
 
 using header_pair = std::pair<std::string_view, std::string_view>;

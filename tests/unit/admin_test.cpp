@@ -17,8 +17,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "json/json_validate.hpp"
 #include "observe/admin.hpp"
@@ -92,6 +94,7 @@ class Admin : public ::testing::Test {
     void start(std::vector<tcp::endpoint> upstream) {
         admin_sources sources;
         sources.ready = [this] { return ready_.load(); };
+        sources.require_upstream = require_upstream_;
         std::atomic<int>* calls = &collect_calls_;
         sources.collect =
             [calls]() -> net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> {
@@ -120,6 +123,7 @@ class Admin : public ::testing::Test {
     net::io_context upstream_ioc_;
     std::optional<tcp::acceptor> upstream_;
     std::atomic<bool> ready_{true};
+    bool require_upstream_ = false;  // --ready-requires-upstream
     std::atomic<int> collect_calls_{0};
     std::unique_ptr<admin_server> server_;
 };
@@ -150,6 +154,7 @@ TEST_F(Admin, ReadyzNotReady) {
 
 TEST_F(Admin, ReadyzUpstreamDown) {
     const auto down = closed_endpoint();
+    require_upstream_ = true;
     start({down});
     auto r = get(port(), "/readyz");
     EXPECT_EQ(r.status, 503u);
@@ -160,8 +165,51 @@ TEST_F(Admin, ReadyzUpstreamDown) {
 }
 
 TEST_F(Admin, ReadyzTriesEveryUpstreamAddress) {
+    require_upstream_ = true;
     start({closed_endpoint(), upstream_->local_endpoint()});
     EXPECT_EQ(get(port(), "/readyz").status, 200u);
+}
+
+// shimgate_ready in the metrics page, as a number, or -1.
+int ready_gauge(const std::string& page) {
+    const auto at = page.find("\nshimgate_ready ");
+    return at == std::string::npos ? -1 : page[at + 16] - '0';
+}
+
+// By default readiness does not follow the upstream (a brief outage would take every replica out
+// of its balancer at once); shimgate_ready is the same answer as /readyz either way.
+TEST_F(Admin, ReadyzIgnoresTheUpstreamUnlessRequired) {
+    start({closed_endpoint()});
+    EXPECT_EQ(get(port(), "/readyz").status, 200u);
+    EXPECT_EQ(ready_gauge(get(port(), "/metrics").body), 1);
+    ready_ = false;
+    EXPECT_EQ(get(port(), "/readyz").status, 503u);
+    EXPECT_EQ(ready_gauge(get(port(), "/metrics").body), 0);
+}
+
+TEST_F(Admin, ReadyGaugeFollowsTheUpstreamProbeWhenRequired) {
+    require_upstream_ = true;
+    start({closed_endpoint()});  // the fixture's collect says ready = true
+    EXPECT_EQ(get(port(), "/readyz").status, 503u);
+    EXPECT_EQ(ready_gauge(get(port(), "/metrics").body), 0);
+}
+
+// Idle connections up to the cap do not keep the probes out: the oldest idle ones are closed.
+TEST_F(Admin, AnswersWhileIdleConnectionsFillTheCap) {
+    start();
+    net::io_context ioc;
+    const tcp::endpoint ep(net::ip::make_address("127.0.0.1"), port());
+    std::vector<std::unique_ptr<tcp::socket>> idle;
+    for (int i = 0; i < 64; ++i) {
+        idle.push_back(std::make_unique<tcp::socket>(ioc));
+        idle.back()->connect(ep);
+    }
+    EXPECT_EQ(get(port(), "/healthz").status, 200u);
+    EXPECT_EQ(get(port(), "/readyz").status, 200u);
+    boost::system::error_code ec;
+    char byte;
+    idle.front()->read_some(net::buffer(&byte, 1), ec);  // the oldest was closed to make room
+    EXPECT_EQ(ec, net::error::eof);
 }
 
 TEST_F(Admin, Metrics) {

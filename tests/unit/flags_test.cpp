@@ -92,5 +92,49 @@ TEST(Flags, HelpListsEveryContractFlag) {
     }
 }
 
+flags_result with(const char* flag, const char* value = nullptr) {
+    std::vector<const char*> a{"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r", flag};
+    if (value) a.push_back(value);
+    return parse(a);
+}
+
+TEST(Flags, TrustedProxies) {
+    auto ok = with("--trusted-proxies", "10.0.0.0/8, 2001:db8::/32,192.0.2.7");
+    ASSERT_EQ(ok.error, "");
+    EXPECT_TRUE(ok.cfg.trusted.contains("10.9.8.7"));
+    EXPECT_TRUE(ok.cfg.trusted.contains("2001:db8:1::5"));
+    EXPECT_TRUE(ok.cfg.trusted.contains("192.0.2.7"));
+    EXPECT_FALSE(ok.cfg.trusted.contains("192.0.2.8"));
+    EXPECT_TRUE(
+        parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r"}).cfg.trusted.empty());
+    EXPECT_EQ(with("--trusted-proxies", "10.0.0.0/33").error,
+              "--trusted-proxies: \"10.0.0.0/33\": prefix length must be 0 to 32");
+    EXPECT_EQ(with("--trusted-proxies", "lb.example").error,
+              "--trusted-proxies: \"lb.example\" is not an IPv4 or IPv6 address");
+    EXPECT_EQ(with("--trusted-proxies", "10.0.0.1,").error,
+              "--trusted-proxies: empty entry after the last comma");
+    EXPECT_EQ(with("--trusted-proxies", "").error,
+              "--trusted-proxies: expected CIDR[,CIDR...], got nothing");
+    EXPECT_NE(parse({"--help"}).help.find("--trusted-proxies"), std::string::npos);
+}
+
+TEST(Flags, ReadyRequiresUpstream) {
+    EXPECT_TRUE(with("--ready-requires-upstream").cfg.ready_requires_upstream);
+    EXPECT_FALSE(with("--threads", "1").cfg.ready_requires_upstream);
+    EXPECT_NE(parse({"--help"}).help.find("--ready-requires-upstream"), std::string::npos);
+}
+
+TEST(Flags, DrainDelay) {
+    EXPECT_EQ(with("--drain-delay", "1.5").cfg.drain_delay.count(), 1500);
+    EXPECT_EQ(with("--threads", "1").cfg.drain_delay.count(), 0);
+    auto zero = with("--drain-delay", "0");
+    EXPECT_EQ(zero.error, "");
+    EXPECT_EQ(zero.cfg.drain_delay.count(), 0);
+    EXPECT_EQ(with("--drain-delay", "-1").error,
+              "--drain-delay: expected a number of seconds, 0 or more, got \"-1\"");
+    EXPECT_NE(with("--drain-delay", "soon").error, "");
+    EXPECT_NE(parse({"--help"}).help.find("--drain-delay"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shimgate

@@ -116,3 +116,75 @@ TEST(ForwardHeaders, ConnectionSpecific) {
 
 }  // namespace
 }  // namespace shimgate
+
+namespace shimgate {
+namespace {
+
+// --trusted-proxies: from a trusted peer the client's X-Forwarded-* are kept and the peer appended.
+TEST(ForwardHeadersTrusted, KeepsTheChainAndAppendsThePeer) {
+    head_fields in;
+    in.add("Host", "shim.example");
+    in.add("X-Forwarded-For", "203.0.113.7");
+    in.add("X-Forwarded-Proto", "https");
+    in.add("x-forwarded-for", " 10.0.0.9 ");
+    in.add("X-Forwarded-Host", "api.example");
+    in.add("Accept", "*/*");
+    forward_info info{"127.0.0.1", "http", "up:9090"};
+    info.trusted_peer = true;
+    std::string out;
+    write_upstream_head(out, "GET", "/", in, info, {});
+    EXPECT_EQ(out,
+              "GET / HTTP/1.1\r\n"
+              "Host: up:9090\r\n"
+              "X-Forwarded-Proto: https\r\n"
+              "X-Forwarded-Host: api.example\r\n"
+              "Accept: */*\r\n"
+              "Via: 1.1 shimgate\r\n"
+              "X-Forwarded-For: 203.0.113.7, 10.0.0.9, 127.0.0.1\r\n"
+              "\r\n");
+
+    // Not trusted: replaced, as before.
+    info.trusted_peer = false;
+    out.clear();
+    write_upstream_head(out, "GET", "/", in, info, {});
+    EXPECT_EQ(out,
+              "GET / HTTP/1.1\r\n"
+              "Host: up:9090\r\n"
+              "Accept: */*\r\n"
+              "Via: 1.1 shimgate\r\n"
+              "X-Forwarded-For: 127.0.0.1\r\n"
+              "X-Forwarded-Proto: http\r\n"
+              "X-Forwarded-Host: shim.example\r\n"
+              "\r\n");
+}
+
+TEST(ForwardHeadersTrusted, AbsentFieldsAreSetFromThePeer) {
+    head_fields in;
+    in.add("Host", "shim.example");
+    forward_info info{"10.0.0.1", "https", "up:9090"};
+    info.trusted_peer = true;
+    std::string out;
+    write_upstream_head(out, "GET", "/", in, info, {});
+    EXPECT_EQ(out,
+              "GET / HTTP/1.1\r\n"
+              "Host: up:9090\r\n"
+              "Via: 1.1 shimgate\r\n"
+              "X-Forwarded-For: 10.0.0.1\r\n"
+              "X-Forwarded-Proto: https\r\n"
+              "X-Forwarded-Host: shim.example\r\n"
+              "\r\n");
+
+    // A field named in Connection is hop-by-hop even from a trusted peer.
+    head_fields hop;
+    hop.add("Host", "h");
+    hop.add("Connection", "X-Forwarded-Proto");
+    hop.add("X-Forwarded-Proto", "https");
+    info.proto = "http";
+    out.clear();
+    write_upstream_head(out, "GET", "/", hop, info, {});
+    EXPECT_NE(out.find("X-Forwarded-Proto: http\r\n"), std::string::npos);  // ours
+    EXPECT_EQ(out.find("https"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace shimgate
