@@ -154,7 +154,7 @@ exchange_error upstream_exchange::piece_done(beast::error_code ec, std::size_t& 
 void upstream_exchange::finish() noexcept {
     if (up_ && parser_ && parser_->is_done() && parser_->keep_alive() && up_->buffer.size() == 0 &&
         !w_.draining) {
-        w_.pool.give_back(std::move(up_));
+        w_.pool.give_back(std::move(up_), parser_->get()[http::field::keep_alive]);
     }
     up_.reset();
 }

@@ -3,7 +3,9 @@
 // from its thread: no lock. An idle connection on which a readable edge arrived while it idled
 // (timed_socket::readable_edge_pending: a close, stray bytes, a TLS ticket) is checked with a
 // non-blocking peek before reuse; one on which nothing arrived, the usual case, costs no system
-// call. Idle connections are dropped after `max_idle_time`.
+// call. An idle connection carries a deadline on its timed_socket (the worker's sweep closes it
+// when its idle time is up, whether or not a request follows), `idle_timeout` or less when the
+// upstream's Keep-Alive header says it closes sooner; drop_closed then lets it go.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/flex_stream.hpp"
@@ -26,7 +29,7 @@ struct upstream_connection {
     flex_stream stream;
     boost::beast::flat_buffer buffer;
     bool reused = false;
-    std::chrono::steady_clock::time_point idle_since;
+    std::chrono::steady_clock::time_point idle_until;  // reused only before this
 };
 using upstream_connection_ptr = std::unique_ptr<upstream_connection>;
 
@@ -44,8 +47,8 @@ class upstream_pool {
     // Connection sockets join `deadlines` (the worker's sweep list).
     upstream_pool(boost::asio::io_context& ioc, timed_socket_list& deadlines,
                   std::vector<boost::asio::ip::tcp::endpoint> endpoints,
-                  std::chrono::milliseconds connect_timeout, tls_context_ptr tls = nullptr,
-                  std::string host = {});
+                  std::chrono::milliseconds connect_timeout, std::chrono::milliseconds idle_timeout,
+                  tls_context_ptr tls = nullptr, std::string host = {});
     ~upstream_pool();
     upstream_pool(const upstream_pool&) = delete;
     upstream_pool& operator=(const upstream_pool&) = delete;
@@ -58,7 +61,11 @@ class upstream_pool {
     boost::asio::awaitable<upstream_connection_ptr> connect(boost::system::error_code& ec);
 
     // Back to the pool after a complete exchange the upstream allows to keep alive.
-    void give_back(upstream_connection_ptr c);
+    // `keep_alive`: the answer's Keep-Alive header value ("" if none); with `timeout=N` the
+    // connection idles at most N - 1 s, and with N <= 1 it is closed instead.
+    void give_back(upstream_connection_ptr c, std::string_view keep_alive);
+    // Forgets idle connections whose idle deadline closed them (after each deadline sweep).
+    void drop_closed() noexcept;
 
     void close_all();
     std::size_t idle_count() const noexcept { return idle_.size(); }
@@ -69,13 +76,13 @@ class upstream_pool {
     timed_socket_list& deadlines_;
     std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
     std::chrono::milliseconds connect_timeout_;
+    std::chrono::milliseconds idle_timeout_;
     tls_context_ptr tls_;
     std::string host_;
     SSL_SESSION* session_ = nullptr;  // the last resumable TLS session, offered to new connections
     std::vector<upstream_connection_ptr> idle_;  // most recently used last
     pool_stats stats_;
     static constexpr std::size_t max_idle_ = 256;
-    static constexpr std::chrono::seconds max_idle_time_{30};
 };
 
 }  // namespace shimgate
