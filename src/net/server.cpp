@@ -271,8 +271,8 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
             [&w = *w]()
                 -> net::awaitable<std::tuple<worker_metrics, pool_metrics, migration_snapshot>> {
                 const pool_stats& ps = w.pool.stats();
-                pool_metrics pm{w.pool.idle_count(), ps.connects,      ps.connect_failures,
-                                ps.reuses,           ps.stale_dropped, ps.tls_resumed};
+                pool_metrics pm{w.pool.idle_count(), ps.connects,    ps.connect_failures, ps.reuses,
+                                ps.stale_dropped,    ps.tls_resumed, ps.retries};
                 co_return std::tuple{w.metrics, pm, w.migration.snapshot()};
             },
             net::use_awaitable);

@@ -39,6 +39,7 @@ struct pool_stats {
     std::uint64_t reuses = 0;         // requests sent on a pooled connection
     std::uint64_t stale_dropped = 0;  // idle connections found closed or expired
     std::uint64_t tls_resumed = 0;    // TLS handshakes that resumed a session
+    std::uint64_t retries = 0;        // requests sent again on a new connection
 };
 
 class upstream_pool {
@@ -70,6 +71,7 @@ class upstream_pool {
     void close_all();
     std::size_t idle_count() const noexcept { return idle_.size(); }
     const pool_stats& stats() const noexcept { return stats_; }
+    void count_retry() noexcept { ++stats_.retries; }
 
   private:
     boost::asio::io_context& ioc_;

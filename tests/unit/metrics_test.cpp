@@ -70,10 +70,11 @@ TEST(Metrics, CountAndMerge) {
     EXPECT_EQ(a.refusals[static_cast<std::size_t>(refusal_reason::upstream_error)], 2u);
     EXPECT_EQ(a.upstream_latency.count, 2u);
 
-    pool_metrics p{1, 2, 3, 4, 5, 6}, q{10, 20, 30, 40, 50, 60};
+    pool_metrics p{1, 2, 3, 4, 5, 6, 7}, q{10, 20, 30, 40, 50, 60, 70};
     p.add(q);
     EXPECT_EQ(p.idle, 11u);
     EXPECT_EQ(p.tls_resumed, 66u);
+    EXPECT_EQ(p.retries, 77u);
 }
 
 metrics_snapshot small_snapshot() {
@@ -86,7 +87,7 @@ metrics_snapshot small_snapshot() {
     s.requests.upstream_latency.observe(milliseconds(500));
     s.requests.total_latency.observe(seconds(7));
     s.requests.total_latency.observe(nanoseconds(0));
-    s.pool = {2, 5, 1, 9, 1, 0};
+    s.pool = {2, 5, 1, 9, 1, 0, 3};
     s.process.open_connections = 4;
     s.process.rule_reloads = 1;
     s.process.rule_reload_failures = 2;
@@ -166,6 +167,9 @@ shimgate_upstream_stale_dropped_total 1
 # HELP shimgate_upstream_tls_resumptions_total Upstream TLS handshakes that resumed a previous session.
 # TYPE shimgate_upstream_tls_resumptions_total counter
 shimgate_upstream_tls_resumptions_total 0
+# HELP shimgate_upstream_retries_total Requests sent once more on a new upstream connection after a reused one failed before any byte of the answer.
+# TYPE shimgate_upstream_retries_total counter
+shimgate_upstream_retries_total 3
 # HELP shimgate_open_connections Open client connections.
 # TYPE shimgate_open_connections gauge
 shimgate_open_connections 4
@@ -192,7 +196,7 @@ shimgate_build_info{version="0.1.0",simdjson_kernel="haswell"} 1
 
 TEST(Metrics, EmptySnapshotStillListsEveryFamilyAndReason) {
     const std::string text = render_prometheus(metrics_snapshot{});
-    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 16u);
+    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 17u);
     EXPECT_EQ(lines_starting(text, "shimgate_requests_total").size(), 0u);
     EXPECT_EQ(lines_starting(text, "shimgate_refusals_total{").size(), refusal_reason_count);
     EXPECT_NE(text.find("shimgate_ready 0\n"), std::string::npos);
