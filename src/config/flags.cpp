@@ -76,8 +76,12 @@ po::options_description describe() {
         "seconds in-flight requests get on SIGTERM (default 30)")(
         "upstream-idle-timeout", po::value<std::string>(),
         "seconds an idle upstream connection stays pooled (default 4; less if the upstream's "
-        "Keep-Alive says so)")("max-body", po::value<std::string>(),
-                               "largest request body in bytes (default 1048576)")(
+        "Keep-Alive says so)")(
+        "dns-refresh", po::value<std::string>(),
+        "seconds between lookups of the --upstream name (default 30; a failed one keeps the "
+        "last answer)")("eject-time", po::value<std::string>(),
+                        "seconds an upstream address whose connect failed is skipped (default 10)")(
+        "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
         "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
@@ -227,7 +231,9 @@ flags_result parse_flags(int argc, const char* const* argv) {
                              duration_flag{"header-timeout", &c.header_timeout},
                              duration_flag{"idle-timeout", &c.idle_timeout},
                              duration_flag{"drain-timeout", &c.drain_timeout},
-                             duration_flag{"upstream-idle-timeout", &c.upstream_idle_timeout}}) {
+                             duration_flag{"upstream-idle-timeout", &c.upstream_idle_timeout},
+                             duration_flag{"dns-refresh", &c.dns_refresh},
+                             duration_flag{"eject-time", &c.eject_time}}) {
         if (vm.count(name) && !parse_seconds(get(name), *out))
             return r.error = fail(
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),

@@ -16,6 +16,7 @@
 #include "config/rule_loader.hpp"
 #include "json/simdjson_support.hpp"
 #include "net/session.hpp"
+#include "net/upstream_resolver.hpp"
 #include "net/worker.hpp"
 #include "observe/admin.hpp"
 #include "observe/log.hpp"
@@ -157,6 +158,13 @@ int server::run() {
              cfg_.upstream.host_header + cfg_.upstream.prefix + ", " +
              std::to_string(cfg_.threads) + " threads, " + std::to_string(rules_loaded_) +
              " rules, simdjson " + std::string(ondemand_kernel) + " kernel)");
+
+    // Each new answer for the --upstream name goes to every worker's pool.
+    start_upstream_refresh(
+        main_ioc, cfg_.upstream, cfg_.dns_refresh, [this](std::vector<tcp::endpoint> answer) {
+            for (auto& w : workers_)
+                net::post(w->ioc, [&w = *w, answer] { w.pool.set_addresses(answer); });
+        });
 
     std::size_t finished = 0;
     std::vector<std::thread> threads;

@@ -19,11 +19,12 @@ using tcp = net::ip::tcp;
 upstream_pool::upstream_pool(net::io_context& ioc, timed_socket_list& deadlines,
                              std::vector<tcp::endpoint> endpoints,
                              std::chrono::milliseconds connect_timeout,
-                             std::chrono::milliseconds idle_timeout, tls_context_ptr tls,
+                             std::chrono::milliseconds idle_timeout,
+                             std::chrono::milliseconds eject_time, tls_context_ptr tls,
                              std::string host)
     : ioc_(ioc),
       deadlines_(deadlines),
-      endpoints_(std::move(endpoints)),
+      addresses_(std::move(endpoints), eject_time),
       connect_timeout_(connect_timeout),
       idle_timeout_(idle_timeout),
       tls_(std::move(tls)),
@@ -76,7 +77,9 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
     timed_socket& t = c->stream.tcp();
     t.expires_after(connect_timeout_);
     ec = net::error::host_not_found;
-    for (const auto& ep : endpoints_) {
+    for (std::size_t attempt = 0; attempt < addresses_.size(); ++attempt) {
+        const tcp::endpoint* next = addresses_.next(std::chrono::steady_clock::now());
+        const tcp::endpoint ep = *next;  // the list may change while the connect waits
         boost::system::error_code ignored;
         t.socket().close(ignored);
         t.socket().open(ep.protocol(), ec);
@@ -84,7 +87,9 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
         auto [err] = co_await t.socket().async_connect(ep, net::as_tuple(net::use_awaitable));
         ec = err;
         if (t.expired()) ec = boost::beast::error::timeout;
-        if (!ec || t.expired()) break;
+        if (!ec) break;
+        addresses_.eject(ep, std::chrono::steady_clock::now());  // refused, timed out, ...
+        if (t.expired()) break;                                  // the connect deadline is spent
     }
     if (ec) {
         ++stats_.connect_failures;

@@ -19,6 +19,7 @@
 
 #include "net/flex_stream.hpp"
 #include "net/tls.hpp"
+#include "net/upstream_addresses.hpp"
 
 namespace shimgate {
 
@@ -45,10 +46,12 @@ struct pool_stats {
 class upstream_pool {
   public:
     // `tls` null: plain TCP. Otherwise every connection is TLS to `host` (SNI, verification).
-    // Connection sockets join `deadlines` (the worker's sweep list).
+    // Connection sockets join `deadlines` (the worker's sweep list). New connections go round
+    // robin over `endpoints`; one whose connect fails is skipped for `eject_time`.
     upstream_pool(boost::asio::io_context& ioc, timed_socket_list& deadlines,
                   std::vector<boost::asio::ip::tcp::endpoint> endpoints,
                   std::chrono::milliseconds connect_timeout, std::chrono::milliseconds idle_timeout,
+                  std::chrono::milliseconds eject_time = std::chrono::seconds(10),
                   tls_context_ptr tls = nullptr, std::string host = {});
     ~upstream_pool();
     upstream_pool(const upstream_pool&) = delete;
@@ -57,8 +60,10 @@ class upstream_pool {
     // A live idle connection, or null.
     upstream_connection_ptr take_idle();
 
-    // A new connection (TCP, then the TLS handshake if any, both within the connect timeout).
-    // On failure `ec` is set; a timeout is beast::error::timeout. TLS failures are logged with why.
+    // A new connection (TCP, then the TLS handshake if any, both within the connect timeout), to
+    // the next address in turn; an address that refuses is skipped for the eject time and the
+    // next one tried (each once at most). On failure `ec` is set; a timeout is
+    // beast::error::timeout. TLS failures are logged with why.
     boost::asio::awaitable<upstream_connection_ptr> connect(boost::system::error_code& ec);
 
     // Back to the pool after a complete exchange the upstream allows to keep alive.
@@ -68,6 +73,12 @@ class upstream_pool {
     // Forgets idle connections whose idle deadline closed them (after each deadline sweep).
     void drop_closed() noexcept;
 
+    // A new answer of the resolver (off the request path); empty: the last good one stays.
+    void set_addresses(const std::vector<boost::asio::ip::tcp::endpoint>& answer) {
+        addresses_.update(answer);
+    }
+    const upstream_addresses& addresses() const noexcept { return addresses_; }
+
     void close_all();
     std::size_t idle_count() const noexcept { return idle_.size(); }
     const pool_stats& stats() const noexcept { return stats_; }
@@ -76,7 +87,7 @@ class upstream_pool {
   private:
     boost::asio::io_context& ioc_;
     timed_socket_list& deadlines_;
-    std::vector<boost::asio::ip::tcp::endpoint> endpoints_;
+    upstream_addresses addresses_;
     std::chrono::milliseconds connect_timeout_;
     std::chrono::milliseconds idle_timeout_;
     tls_context_ptr tls_;

@@ -32,7 +32,7 @@ struct worker {
         : cfg(c),
           open_connections(open),
           pool(ioc, deadlines, std::move(upstream), c.connect_timeout, c.upstream_idle_timeout,
-               std::move(upstream_tls), c.upstream.host),
+               c.eject_time, std::move(upstream_tls), c.upstream.host),
           rules(std::move(initial_rules)),
           server_tls(std::move(listener_tls)) {}
 

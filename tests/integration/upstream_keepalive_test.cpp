@@ -190,5 +190,24 @@ TEST(UpstreamKeepAlive, StreamedBodyIsNotRetried) {
     EXPECT_EQ(up.requests().size(), 2u);
 }
 
+TEST(UpstreamAddressesLive, NameLookedUpAgainWhileServing) {
+    // A host name (not an address literal) refreshed every 50 ms: every lookup's answer replaces
+    // the pool's list while requests keep going (which address serves is the pure
+    // upstream_addresses' business, unit-tested: this host has one loopback name, one address).
+    fake_upstream up(ok);
+    shim gate(up.port(),
+              {"--threads", "1", "--upstream", "http://localhost:" + std::to_string(up.port()),
+               "--dns-refresh", "0.05", "--eject-time", "0.5"});
+    raw_client c(gate.port);
+    const auto start = clock_type::now();
+    int sent = 0;
+    while (clock_type::now() - start < 400ms && sent < 1000) {
+        c.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+        ASSERT_EQ(c.read_response().status, 200u) << "call " << sent;
+        ++sent;
+    }
+    EXPECT_GT(sent, 0);
+}
+
 }  // namespace
 }  // namespace shimgate::testing
