@@ -46,6 +46,9 @@ struct config {
 
     trusted_proxies trusted;               // --trusted-proxies: peers whose X-Forwarded-* count
     bool ready_requires_upstream = false;  // /readyz also connects to the upstream
+    std::chrono::milliseconds upstream_idle_timeout{4000};  // an idle pooled connection's life
+    std::chrono::milliseconds dns_refresh{30000};           // the --upstream name resolved again
+    std::chrono::milliseconds eject_time{10000};  // an address whose connect failed is skipped
 
     std::uint64_t max_body = 1048576;
     std::size_t max_header_bytes = 16384;

@@ -85,6 +85,13 @@ po::options_description describe() {
         "(default none)")(
         "ready-requires-upstream",
         "/readyz also needs a TCP connect to the upstream within 1 s (default: not)")(
+        "upstream-idle-timeout", po::value<std::string>(),
+        "seconds an idle upstream connection stays pooled (default 4; less if the upstream's "
+        "Keep-Alive says so)")(
+        "dns-refresh", po::value<std::string>(),
+        "seconds between lookups of the --upstream name (default 30; a failed one keeps the "
+        "last answer)")("eject-time", po::value<std::string>(),
+                        "seconds an upstream address whose connect failed is skipped (default 10)")(
         "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
@@ -278,7 +285,10 @@ flags_result parse_flags(int argc, const char* const* argv) {
                              duration_flag{"connect-timeout", &c.connect_timeout},
                              duration_flag{"header-timeout", &c.header_timeout},
                              duration_flag{"idle-timeout", &c.idle_timeout},
-                             duration_flag{"drain-timeout", &c.drain_timeout}}) {
+                             duration_flag{"drain-timeout", &c.drain_timeout},
+                             duration_flag{"upstream-idle-timeout", &c.upstream_idle_timeout},
+                             duration_flag{"dns-refresh", &c.dns_refresh},
+                             duration_flag{"eject-time", &c.eject_time}}) {
         if (vm.count(name) && !parse_seconds(get(name), *out))
             return r.error = fail(
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),

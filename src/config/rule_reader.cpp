@@ -302,8 +302,13 @@ bool rule_reader::read_auth(dom::element e, rule& r) {
 
 bool rule_reader::read_upstream(dom::element e, rule& r) {
     dom::object obj;
-    if (!keys(e, "upstream", {"method", "path"}, {"method", "path"}, obj)) return false;
+    if (!keys(e, "upstream", {"method", "path", "idempotent"}, {"method", "path"}, obj))
+        return false;
     if (!method(obj["method"].value_unsafe(), "upstream.method", r.upstream_method)) return false;
+    dom::element flag;
+    if (obj["idempotent"].get(flag) == simdjson::SUCCESS &&
+        !boolean(flag, "upstream.idempotent", r.upstream_idempotent))
+        return false;
     if (!string(obj["path"].value_unsafe(), "upstream.path", r.upstream_path)) return false;
     const std::string& p = r.upstream_path;
     if (p.front() != '/') return fail("upstream.path", in_quotes(p) + " must start with '/'");

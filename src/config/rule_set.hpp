@@ -82,8 +82,9 @@ struct rule {
     std::vector<path_param_rule> path_params;
 
     // upstream
-    std::string upstream_method;  // "POST"
-    std::string upstream_path;    // may use the template's params: "/v1/users/{id}"
+    std::string upstream_method;       // "POST"
+    std::string upstream_path;         // may use the template's params: "/v1/users/{id}"
+    bool upstream_idempotent = false;  // safe to send again after a reused connection failed
 
     // answer
     response_rule response;

@@ -17,6 +17,7 @@
 #include "config/rule_loader.hpp"
 #include "json/simdjson_support.hpp"
 #include "net/session.hpp"
+#include "net/upstream_resolver.hpp"
 #include "net/worker.hpp"
 #include "observe/admin.hpp"
 #include "observe/log.hpp"
@@ -49,13 +50,14 @@ net::awaitable<void> flush_access_lines(worker& w) {
 // until the worker drains and its last socket is gone.
 net::awaitable<void> deadline_sweeper(worker& w) {
     const config& c = w.cfg;
-    auto period = sweep_period(
-        std::min({c.upstream_timeout, c.connect_timeout, c.header_timeout, c.idle_timeout}));
+    auto period = sweep_period(std::min({c.upstream_timeout, c.connect_timeout, c.header_timeout,
+                                         c.idle_timeout, c.upstream_idle_timeout}));
     net::steady_timer tick(w.ioc);
     while (!w.draining || !w.deadlines.empty()) {
         tick.expires_after(period);
         co_await tick.async_wait(net::as_tuple(net::use_awaitable));
         sweep_deadlines(w.deadlines, std::chrono::steady_clock::now());
+        w.pool.drop_closed();  // idle upstream connections the sweep closed
     }
 }
 
@@ -189,6 +191,13 @@ int server::run() {
              cfg_.upstream.host_header + cfg_.upstream.prefix + ", " +
              std::to_string(cfg_.threads) + " threads, " + std::to_string(rules_loaded_) +
              " rules, simdjson " + std::string(ondemand_kernel) + " kernel)");
+
+    // Each new answer for the --upstream name goes to every worker's pool.
+    start_upstream_refresh(
+        main_ioc, cfg_.upstream, cfg_.dns_refresh, [this](std::vector<tcp::endpoint> answer) {
+            for (auto& w : workers_)
+                net::post(w->ioc, [&w = *w, answer] { w.pool.set_addresses(answer); });
+        });
 
     std::size_t finished = 0;
     std::vector<std::thread> threads;
@@ -326,8 +335,8 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
             [&w = *w]()
                 -> net::awaitable<std::tuple<worker_metrics, pool_metrics, migration_snapshot>> {
                 const pool_stats& ps = w.pool.stats();
-                pool_metrics pm{w.pool.idle_count(), ps.connects,      ps.connect_failures,
-                                ps.reuses,           ps.stale_dropped, ps.tls_resumed};
+                pool_metrics pm{w.pool.idle_count(), ps.connects,    ps.connect_failures, ps.reuses,
+                                ps.stale_dropped,    ps.tls_resumed, ps.retries};
                 co_return std::tuple{w.metrics, pm, w.migration.snapshot()};
             },
             net::use_awaitable);

@@ -287,7 +287,8 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     std::array<header_pair, 1> add{header_pair{request_id_field, rq_.request_id}};
     write_upstream_head(rs().out, req.method_string(), upstream_target(target), req, forwarding(),
                         body, drop, add);
-    const exchange_error sent = co_await upstream_.send(rs().out, buffered_body);
+    const bool replayable = upstream_exchange::safe_to_repeat(req.method()) && !body_pending();
+    const exchange_error sent = co_await upstream_.send(rs().out, buffered_body, replayable);
     if (sent != exchange_error::none) {
         co_return co_await refuse(nullptr, error_style::problem, sent,
                                   client_keep_alive() && !body_pending());
@@ -412,7 +413,8 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
 
     const upstream_call& call = rs().call;
     write_translated_head(rules, call);
-    const exchange_error sent = co_await upstream_.send(rs().out, call.body);
+    const exchange_error sent =
+        co_await upstream_.send(rs().out, call.body, r->upstream_idempotent);
     if (sent != exchange_error::none)
         co_return co_await refuse(r, r->errors, sent, client_keep_alive());
     // One deadline for the whole answer: a rewritten answer is read whole, so a trickle of bytes

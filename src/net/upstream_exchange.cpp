@@ -1,6 +1,7 @@
 #include "net/upstream_exchange.hpp"
 
 #include <array>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include "observe/upstream_health.hpp"
@@ -21,13 +22,37 @@ bool timed_out(const beast::error_code& ec) {
     return ec == beast::error::timeout;
 }
 
+// How a connection the upstream closed without answering ends a read (not a timeout: a slow
+// upstream may be working on the request).
+bool closed_unanswered(const beast::error_code& ec) {
+    return ec == net::error::eof || ec == net::error::connection_reset ||
+           ec == net::error::connection_aborted || ec == net::error::broken_pipe ||
+           ec == net::ssl::error::stream_truncated;
+}
+
 }  // namespace
 
-net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
-                                                       std::string_view body) {
+bool upstream_exchange::safe_to_repeat(http::verb method) noexcept {
+    switch (method) {
+        case http::verb::get:
+        case http::verb::head:
+        case http::verb::put:
+        case http::verb::delete_:
+        case http::verb::options:
+            return true;
+        default:
+            return false;
+    }
+}
+
+net::awaitable<exchange_error> upstream_exchange::send(std::string_view head, std::string_view body,
+                                                       bool replayable) {
     start_ = std::chrono::steady_clock::now();
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        up_ = attempt == 0 ? w_.pool.take_idle() : nullptr;
+    replay_head_ = head;
+    replay_body_ = body;
+    replayable_ = replayable;
+    up_ = w_.pool.take_idle();
+    for (;;) {
         if (!up_) {
             beast::error_code ec;
             up_ = co_await w_.pool.connect(ec);
@@ -51,12 +76,28 @@ net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
             ec = co_await write_rest(up_->stream, bufs, written);
         if (!ec) co_return exchange_error::none;
         up_.reset();
-        // Nothing written is what makes a retry safe: a reused connection that the upstream closed
-        // (before the reactor reported it) refuses the first write whole.
-        if (!(reused && written == 0))
+        // A reused connection the upstream closed (before the reactor reported it): nothing
+        // written means the request never left; a part written may have, so only a request safe
+        // to repeat goes again. A new connection is never retried (so at most one retry).
+        if (!(reused && (written == 0 || replayable_)))
             co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
+        w_.pool.count_retry();
     }
-    co_return exchange_error::upstream_unreachable;
+}
+
+net::awaitable<exchange_error> upstream_exchange::resend_fresh() {
+    w_.pool.count_retry();
+    up_.reset();
+    beast::error_code ec;
+    up_ = co_await w_.pool.connect(ec);
+    if (ec) co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
+    up_->stream.tcp().expires_after(w_.cfg.upstream_timeout);
+    std::array<net::const_buffer, 2> bufs{net::buffer(replay_head_), net::buffer(replay_body_)};
+    std::size_t written = 0;
+    if (!write_at_once(up_->stream, bufs, ec, written))
+        ec = co_await write_rest(up_->stream, bufs, written);
+    if (ec) co_return timeout_or(timed_out(ec), exchange_error::upstream_unreachable);
+    co_return exchange_error::none;
 }
 
 net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& client,
@@ -94,6 +135,8 @@ net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& clien
 net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs, bool head_request,
                                                             steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
+    // A byte of the answer arrived (a 1xx included): the request is never sent again.
+    bool answer_begun = up_->buffer.size() != 0;
     for (;;) {
         parser_ = &rs.upstream_parser.emplace(rs.upstream_head);
         parser_->body_limit(boost::none);
@@ -108,7 +151,16 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
             auto [ec, n] = co_await up_->stream.async_read_some(
                 up_->buffer.prepare(beast::read_size(up_->buffer, 65536)), use_tuple);
             up_->buffer.commit(n);
-            if (ec) co_return timeout_or(timed_out(ec), exchange_error::upstream_closed);
+            answer_begun = answer_begun || n != 0;
+            if (!ec) continue;
+            if (answer_begun || !up_->reused || !replayable_ || !closed_unanswered(ec))
+                co_return timeout_or(timed_out(ec), exchange_error::upstream_closed);
+            // A reused connection ended before any byte of the answer: the upstream closed it as
+            // the request went out (an idle close crossing it, or its per-connection limit). Once
+            // more on a new connection, which is never retried.
+            const exchange_error resent = co_await resend_fresh();
+            if (resent != exchange_error::none) co_return resent;
+            up_->stream.tcp().expires_at(deadline);
         }
         if (end > max_upstream_head) co_return exchange_error::upstream_malformed;
         beast::error_code ec;
@@ -164,7 +216,7 @@ exchange_error upstream_exchange::piece_done(beast::error_code ec, std::size_t& 
 void upstream_exchange::finish() noexcept {
     if (up_ && parser_ && parser_->is_done() && parser_->keep_alive() && up_->buffer.size() == 0 &&
         !w_.draining) {
-        w_.pool.give_back(std::move(up_));
+        w_.pool.give_back(std::move(up_), parser_->get()[http::field::keep_alive]);
     }
     up_.reset();
 }

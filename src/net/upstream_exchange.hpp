@@ -5,6 +5,7 @@
 // only after a complete answer the upstream allows to reuse). Failures are exchange_error values
 // (proxy/exchange_error.hpp); what the client is told is the session's business.
 #include <boost/asio/awaitable.hpp>
+#include <boost/beast/http/verb.hpp>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -28,8 +29,16 @@ class upstream_exchange {
     upstream_exchange& operator=(const upstream_exchange&) = delete;
 
     // Head and body in one write, on an idle pooled connection or a new one. A pooled connection
-    // that fails before any byte was written is replaced once; nothing is retried after that.
-    boost::asio::awaitable<exchange_error> send(std::string_view head, std::string_view body);
+    // whose write fails is replaced once and the request sent again on a new connection: always
+    // when nothing was written (the request never left), else only when `replayable`.
+    // `replayable`: the request is safe to repeat (safe_to_repeat, or a rule that says so) and
+    // `head` and `body` are the whole request and stay valid until read_head is done; read_head
+    // then also sends it once more on a new connection when a reused one ends (EOF, reset) before
+    // any byte of the answer arrived.
+    boost::asio::awaitable<exchange_error> send(std::string_view head, std::string_view body,
+                                                bool replayable);
+    // GET, HEAD, PUT, DELETE, OPTIONS: the methods a pass-through request may be repeated for.
+    static bool safe_to_repeat(boost::beast::http::verb method) noexcept;
 
     // The rest of the client's body (read with `client`'s stream, buffer and parser), re-chunked
     // when `chunked`, through `relay` (relay_size bytes). `bytes_in` grows by what was read.
@@ -81,8 +90,13 @@ class upstream_exchange {
     }
 
   private:
+    // The replay: a new connection, the whole request written again.
+    boost::asio::awaitable<exchange_error> resend_fresh();
+
     worker& w_;
     upstream_connection_ptr up_;
+    std::string_view replay_head_, replay_body_;  // valid until read_head is done
+    bool replayable_ = false;
     response_flat_parser* parser_ = nullptr;
     steady_time start_{};
     boost::asio::ip::tcp::endpoint remote_;

@@ -9,6 +9,7 @@
 #include <cerrno>
 
 #include "observe/log.hpp"
+#include "proxy/keep_alive.hpp"
 
 namespace shimgate {
 
@@ -17,12 +18,15 @@ using tcp = net::ip::tcp;
 
 upstream_pool::upstream_pool(net::io_context& ioc, timed_socket_list& deadlines,
                              std::vector<tcp::endpoint> endpoints,
-                             std::chrono::milliseconds connect_timeout, tls_context_ptr tls,
+                             std::chrono::milliseconds connect_timeout,
+                             std::chrono::milliseconds idle_timeout,
+                             std::chrono::milliseconds eject_time, tls_context_ptr tls,
                              std::string host)
     : ioc_(ioc),
       deadlines_(deadlines),
-      endpoints_(std::move(endpoints)),
+      addresses_(std::move(endpoints), eject_time),
       connect_timeout_(connect_timeout),
+      idle_timeout_(idle_timeout),
       tls_(std::move(tls)),
       host_(std::move(host)) {}
 
@@ -55,7 +59,7 @@ upstream_connection_ptr upstream_pool::take_idle() {
         upstream_connection_ptr c = std::move(idle_.back());
         idle_.pop_back();
         auto* t = c->stream.tls();
-        if (now - c->idle_since < max_idle_time_ && c->buffer.size() == 0 &&
+        if (now < c->idle_until && !c->stream.tcp().expired() && c->buffer.size() == 0 &&
             !(t && SSL_pending(t->native_handle()) != 0) && still_open(*c)) {
             ++stats_.reuses;
             c->reused = true;
@@ -73,7 +77,9 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
     timed_socket& t = c->stream.tcp();
     t.expires_after(connect_timeout_);
     ec = net::error::host_not_found;
-    for (const auto& ep : endpoints_) {
+    for (std::size_t attempt = 0; attempt < addresses_.size(); ++attempt) {
+        const tcp::endpoint* next = addresses_.next(std::chrono::steady_clock::now());
+        const tcp::endpoint ep = *next;  // the list may change while the connect waits
         boost::system::error_code ignored;
         t.socket().close(ignored);
         t.socket().open(ep.protocol(), ec);
@@ -81,7 +87,9 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
         auto [err] = co_await t.socket().async_connect(ep, net::as_tuple(net::use_awaitable));
         ec = err;
         if (t.expired()) ec = boost::beast::error::timeout;
-        if (!ec || t.expired()) break;
+        if (!ec) break;
+        addresses_.eject(ep, std::chrono::steady_clock::now());  // refused, timed out, ...
+        if (t.expired()) break;                                  // the connect deadline is spent
     }
     if (ec) {
         ++stats_.connect_failures;
@@ -115,7 +123,16 @@ net::awaitable<upstream_connection_ptr> upstream_pool::connect(boost::system::er
     co_return c;
 }
 
-void upstream_pool::give_back(upstream_connection_ptr c) {
+void upstream_pool::give_back(upstream_connection_ptr c, std::string_view keep_alive) {
+    std::chrono::milliseconds limit = idle_timeout_;
+    if (!keep_alive.empty()) {
+        // The upstream closes after N s idle: stay a second under it, so that a close and a
+        // request never cross on the wire. N <= 1 leaves no time at all.
+        if (const auto n = parse_keep_alive(keep_alive).timeout) {
+            if (*n <= 1) return;  // closed by its destructor
+            limit = std::min(limit, std::chrono::milliseconds(std::chrono::seconds(*n - 1)));
+        }
+    }
     if (auto* t = c->stream.tls()) {
         // After a whole exchange any TLS 1.3 ticket has been read: keep the session for resumption.
         if (SSL_SESSION* s = SSL_get1_session(t->native_handle())) {
@@ -127,19 +144,20 @@ void upstream_pool::give_back(upstream_connection_ptr c) {
             }
         }
     }
-    // Idle connections are used most-recent first, so the oldest sit at the front: drop the expired
-    // ones there, or they would linger half-closed until the pool next ran dry.
-    auto now = std::chrono::steady_clock::now();
-    std::size_t expired = 0;
-    while (expired < idle_.size() && now - idle_[expired]->idle_since >= max_idle_time_) ++expired;
-    if (expired) {
-        stats_.stale_dropped += expired;
-        idle_.erase(idle_.begin(), idle_.begin() + static_cast<std::ptrdiff_t>(expired));
-    }
+    drop_closed();
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
-    c->stream.tcp().expires_never();
-    c->idle_since = now;
+    // The worker's deadline sweep closes the socket when its idle time is up, traffic or not.
+    c->idle_until = std::chrono::steady_clock::now() + limit;
+    c->stream.tcp().expires_at(c->idle_until);
     idle_.push_back(std::move(c));
+}
+
+void upstream_pool::drop_closed() noexcept {
+    const auto gone =
+        std::remove_if(idle_.begin(), idle_.end(),
+                       [](const upstream_connection_ptr& c) { return c->stream.tcp().expired(); });
+    stats_.stale_dropped += static_cast<std::uint64_t>(idle_.end() - gone);
+    idle_.erase(gone, idle_.end());
 }
 
 void upstream_pool::close_all() {

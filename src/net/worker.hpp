@@ -31,8 +31,8 @@ struct worker {
            std::atomic<std::size_t>& open)
         : cfg(c),
           open_connections(open),
-          pool(ioc, deadlines, std::move(upstream), c.connect_timeout, std::move(upstream_tls),
-               c.upstream.host),
+          pool(ioc, deadlines, std::move(upstream), c.connect_timeout, c.upstream_idle_timeout,
+               c.eject_time, std::move(upstream_tls), c.upstream.host),
           rules(std::move(initial_rules)),
           server_tls(std::move(listener_tls)) {}
 

@@ -76,10 +76,11 @@ struct worker_metrics {
 // Pool figures, copied from each worker's upstream_pool at scrape time.
 struct pool_metrics {
     std::uint64_t idle = 0, connects = 0, connect_failures = 0, reuses = 0, stale_dropped = 0,
-                  tls_resumed = 0;
+                  tls_resumed = 0, retries = 0;
     void add(const pool_metrics& o) noexcept {
         idle += o.idle, connects += o.connects, connect_failures += o.connect_failures;
         reuses += o.reuses, stale_dropped += o.stale_dropped, tls_resumed += o.tls_resumed;
+        retries += o.retries;
     }
 };
 

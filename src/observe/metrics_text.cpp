@@ -221,6 +221,10 @@ std::string render_prometheus(const metrics_snapshot& s) {
            s.pool.stale_dropped);
     single(out, "upstream_tls_resumptions_total", "counter",
            "Upstream TLS handshakes that resumed a previous session.", s.pool.tls_resumed);
+    single(out, "upstream_retries_total", "counter",
+           "Requests sent once more on a new upstream connection after a reused one failed "
+           "before any byte of the answer.",
+           s.pool.retries);
     single(out, "open_connections", "gauge", "Open client connections.",
            s.process.open_connections);
     header(out, "rule_reloads_total", "counter",

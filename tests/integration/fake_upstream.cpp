@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -15,7 +16,9 @@
 namespace shimgate::testing {
 
 fake_upstream::fake_upstream(reply_fn reply, bool close_after_reply)
-    : reply_(std::move(reply)), close_after_reply_(close_after_reply) {
+    : fake_upstream(std::move(reply), options{.close_after_reply = close_after_reply}) {}
+
+fake_upstream::fake_upstream(reply_fn reply, options opts) : reply_(std::move(reply)), opts_(opts) {
     listen_fd_ = listen_on_loopback(port_, "fake_upstream");
     acceptor_ = std::thread([this] {
         for (;;) {
@@ -73,13 +76,35 @@ std::size_t complete_request(const std::string& data) {
 }  // namespace
 
 void fake_upstream::serve(int fd) {
+    using clock = std::chrono::steady_clock;
     std::string data;
     char buf[65536];
+    std::size_t served = 0;  // requests read on this connection
+    auto idle_since = clock::now();
+    auto drop = [&] {
+        ++dropped_;
+        ::shutdown(fd, SHUT_RDWR);
+    };
     for (;;) {
         std::size_t n = complete_request(data);
         if (n == 0) {
+            if (opts_.idle_close.count() > 0 && data.empty()) {
+                // Waits for the next request only until the idle close (plus its lag) is due.
+                const auto due = idle_since + opts_.idle_close + opts_.close_lag;
+                const auto left =
+                    std::chrono::duration_cast<std::chrono::milliseconds>(due - clock::now());
+                pollfd p{fd, POLLIN, 0};
+                if (::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0))) == 0) {
+                    ::shutdown(fd, SHUT_RDWR);
+                    ++closed_;
+                    return;
+                }
+            }
             auto got = ::recv(fd, buf, sizeof buf, 0);
-            if (got <= 0) return;
+            if (got <= 0) {
+                if (!stopping_) ++closed_by_shim_;
+                return;
+            }
             data.append(buf, static_cast<std::size_t>(got));
             continue;
         }
@@ -89,6 +114,10 @@ void fake_upstream::serve(int fd) {
             std::lock_guard lock(mutex_);
             requests_.push_back(request);
         }
+        ++served;
+        if (opts_.idle_close.count() > 0 && clock::now() - idle_since >= opts_.idle_close)
+            return drop();  // the connection was over when the request came
+        if (opts_.drop_every != 0 && served % opts_.drop_every == 0) return drop();
         std::string out = reply_(request);
         if (out.empty()) {
             ::shutdown(fd, SHUT_RDWR);
@@ -102,6 +131,7 @@ void fake_upstream::serve(int fd) {
             if (w <= 0) return;
             sent += static_cast<std::size_t>(w);
         }
+        idle_since = clock::now();
         if (reset) {
             linger l{1, 0};
             ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -111,7 +141,7 @@ void fake_upstream::serve(int fd) {
             ::close(fd);
             return;
         }
-        if (close_after_reply_) {
+        if (opts_.close_after_reply) {
             ::shutdown(fd, SHUT_RDWR);
             ++closed_;
             return;

@@ -4,6 +4,7 @@
 // framed by Content-Length or chunked) is recorded raw, and the reply function's bytes are written
 // back. An empty reply closes the connection without answering.
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -15,8 +16,21 @@ namespace shimgate::testing {
 class fake_upstream {
   public:
     using reply_fn = std::function<std::string(const std::string& request)>;
+    struct options {
+        // Close each connection right after its first answer, without saying so.
+        bool close_after_reply = false;
+        // Like a server with a keep-alive timeout: a connection idle this long is over. Its close
+        // reaches the shim `close_lag` later (a coarse timer, a FIN still on the wire); a request
+        // arriving in between is read and dropped unanswered, as a close crossing it would.
+        std::chrono::milliseconds idle_close{0};  // 0: never
+        std::chrono::milliseconds close_lag{0};
+        // The Nth request of every connection is read and not answered: the connection closes
+        // (as an upstream with a per-connection request limit that does not say so). 0: never.
+        std::size_t drop_every = 0;
+    };
     // `close_after_reply`: close each connection right after its first answer, without saying so.
     explicit fake_upstream(reply_fn reply, bool close_after_reply = false);
+    fake_upstream(reply_fn reply, options opts);
     ~fake_upstream();
     fake_upstream(const fake_upstream&) = delete;
     fake_upstream& operator=(const fake_upstream&) = delete;
@@ -26,6 +40,10 @@ class fake_upstream {
     std::size_t connections() const { return connections_.load(); }
     // Connections this side has shut down (close_after_reply), counted after shutdown() returned.
     std::size_t closed() const { return closed_.load(); }
+    // Connections the shim closed (a read here found EOF or a reset).
+    std::size_t closed_by_shim() const { return closed_by_shim_.load(); }
+    // Requests read and dropped unanswered (idle_close, drop_every).
+    std::size_t dropped() const { return dropped_.load(); }
 
     // A reply ending with this marker: its bytes before the marker are sent, then the connection
     // is reset (SO_LINGER 0), not closed.
@@ -39,7 +57,7 @@ class fake_upstream {
   private:
     void serve(int fd);
     reply_fn reply_;
-    bool close_after_reply_ = false;
+    options opts_;
     int listen_fd_ = -1;
     unsigned short port_ = 0;
     std::thread acceptor_;
@@ -49,6 +67,8 @@ class fake_upstream {
     std::vector<std::thread> workers_;
     std::atomic<std::size_t> connections_{0};
     std::atomic<std::size_t> closed_{0};
+    std::atomic<std::size_t> closed_by_shim_{0};
+    std::atomic<std::size_t> dropped_{0};
     std::atomic<bool> stopping_{false};
 };
 

@@ -81,6 +81,43 @@ TEST(Flags, ErrorsNameTheFlag) {
     EXPECT_NE(parse({"--bogus"}).error.find("bogus"), std::string::npos);
 }
 
+TEST(Flags, UpstreamIdleTimeout) {
+    auto d = parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r"});
+    ASSERT_EQ(d.error, "");
+    EXPECT_EQ(d.cfg.upstream_idle_timeout.count(), 4000) << "default 4 s";
+    auto r = parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r",
+                    "--upstream-idle-timeout", "0.3"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.cfg.upstream_idle_timeout.count(), 300);
+    for (const char* bad : {"0", "-1", "x", "1s"}) {
+        EXPECT_EQ(parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r",
+                         "--upstream-idle-timeout", bad})
+                      .error,
+                  std::string("--upstream-idle-timeout: expected a positive number of seconds, "
+                              "got \"") +
+                      bad + "\"");
+    }
+    EXPECT_NE(parse({"--help"}).help.find("--upstream-idle-timeout"), std::string::npos);
+}
+
+TEST(Flags, DnsRefreshAndEjectTime) {
+    auto d = parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r"});
+    ASSERT_EQ(d.error, "");
+    EXPECT_EQ(d.cfg.dns_refresh.count(), 30000);
+    EXPECT_EQ(d.cfg.eject_time.count(), 10000);
+    auto r = parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r", "--dns-refresh",
+                    "2.5", "--eject-time", "0.5"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.cfg.dns_refresh.count(), 2500);
+    EXPECT_EQ(r.cfg.eject_time.count(), 500);
+    for (const char* flag : {"--dns-refresh", "--eject-time"}) {
+        EXPECT_EQ(
+            parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r", flag, "0"}).error,
+            std::string(flag) + ": expected a positive number of seconds, got \"0\"");
+        EXPECT_NE(parse({"--help"}).help.find(flag), std::string::npos) << flag;
+    }
+}
+
 TEST(Flags, HelpListsEveryContractFlag) {
     auto r = parse({"--help"});
     for (const char* flag :

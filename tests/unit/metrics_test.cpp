@@ -97,10 +97,11 @@ TEST(Metrics, CountAndMerge) {
     EXPECT_EQ(a.refusals[static_cast<std::size_t>(refusal_reason::upstream_error)], 2u);
     EXPECT_EQ(a.upstream_latency.count, 2u);
 
-    pool_metrics p{1, 2, 3, 4, 5, 6}, q{10, 20, 30, 40, 50, 60};
+    pool_metrics p{1, 2, 3, 4, 5, 6, 7}, q{10, 20, 30, 40, 50, 60, 70};
     p.add(q);
     EXPECT_EQ(p.idle, 11u);
     EXPECT_EQ(p.tls_resumed, 66u);
+    EXPECT_EQ(p.retries, 77u);
 }
 
 metrics_snapshot small_snapshot() {
@@ -115,7 +116,7 @@ metrics_snapshot small_snapshot() {
     s.requests.observe_duration("", nanoseconds(0));
     s.requests.requests_in_flight = 5;
     s.requests.upstream_resets = 3;
-    s.pool = {2, 5, 1, 9, 1, 0};
+    s.pool = {2, 5, 1, 9, 1, 0, 3};
     s.process.open_connections = 4;
     s.process.rule_reloads_applied = 1;
     s.process.rule_reloads_refused = 2;
@@ -233,6 +234,9 @@ shimgate_upstream_stale_dropped_total 1
 # HELP shimgate_upstream_tls_resumptions_total Upstream TLS handshakes that resumed a previous session.
 # TYPE shimgate_upstream_tls_resumptions_total counter
 shimgate_upstream_tls_resumptions_total 0
+# HELP shimgate_upstream_retries_total Requests sent once more on a new upstream connection after a reused one failed before any byte of the answer.
+# TYPE shimgate_upstream_retries_total counter
+shimgate_upstream_retries_total 3
 # HELP shimgate_open_connections Open client connections.
 # TYPE shimgate_open_connections gauge
 shimgate_open_connections 4
@@ -278,7 +282,7 @@ process_max_fds 1024
 
 TEST(Metrics, EmptySnapshotStillListsEveryFamilyAndReason) {
     const std::string text = render_prometheus(metrics_snapshot{});
-    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 19u);
+    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 20u);
     EXPECT_EQ(lines_starting(text, "process_").size(), 0u);  // /proc unread: left out
     EXPECT_EQ(lines_starting(text, "shimgate_request_duration_seconds").size(), 0u);
     EXPECT_NE(text.find("shimgate_requests_in_flight 0\n"), std::string::npos);

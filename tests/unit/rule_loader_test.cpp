@@ -106,6 +106,27 @@ TEST(RuleParse, BaseRuleIsValid) {
     EXPECT_FALSE(v.deprecation.enabled);
 }
 
+TEST(RuleParse, UpstreamIdempotent) {
+    EXPECT_FALSE(parse_rule("acme.json", base_rule).value.upstream_idempotent) << "default";
+    const auto yes =
+        parse_rule("acme.json", with(R"("path": "/api/update_customer/"})",
+                                     R"("path": "/api/update_customer/", "idempotent": true})"));
+    ASSERT_EQ(yes.error, "");
+    EXPECT_TRUE(yes.value.upstream_idempotent);
+    const auto no =
+        parse_rule("acme.json", with(R"("path": "/api/update_customer/"})",
+                                     R"("path": "/api/update_customer/", "idempotent": false})"));
+    ASSERT_EQ(no.error, "");
+    EXPECT_FALSE(no.value.upstream_idempotent);
+    expect_error(with(R"("path": "/api/update_customer/"})",
+                      R"("path": "/api/update_customer/", "idempotent": "yes"})"),
+                 "upstream.idempotent: expected true or false, got a string");
+    expect_error(
+        with(R"("path": "/api/update_customer/"})",
+             R"("path": "/api/update_customer/", "idempotent": true, "idempotent": true})"),
+        "upstream.idempotent: duplicate key");
+}
+
 TEST(RuleParse, AllFieldTypes) {
     const auto r = parse_rule("acme.json", with(R"("demo": "boolean")", R"("a": "object",
         "b": "array", "c": "number", "d": "date", "e": "date-time", "f": "any",
@@ -386,6 +407,8 @@ TEST(RuleLoad, DefaultRulesDirectory) {
     // What a translated call drops from the client's head: every dialect's credential, once.
     EXPECT_EQ(loaded.rules->credential_headers,
               (std::vector<std::string>{"authorization", "explo-authorization"}));
+    // The canonical update sets values: every default rule may be sent twice.
+    for (const rule& r : rules) EXPECT_TRUE(r.upstream_idempotent) << r.name;
 
     const rule& explo = rules[1];
     EXPECT_EQ(explo.accept[0].header, "Explo-Authorization");

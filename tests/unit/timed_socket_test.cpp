@@ -350,7 +350,7 @@ struct PoolReuseCheck : ::testing::Test {
     net::io_context ioc;
     tcp::acceptor upstream{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
     timed_socket_list list;
-    upstream_pool pool{ioc, list, {upstream.local_endpoint()}, 1000ms};
+    upstream_pool pool{ioc, list, {upstream.local_endpoint()}, 1000ms, 4000ms};
     // The reactor runs while connections idle, as in a worker (whose acceptor always waits).
     net::executor_work_guard<net::io_context::executor_type> busy = net::make_work_guard(ioc);
 
@@ -386,7 +386,7 @@ TEST_F(PoolReuseCheck, ConnectionTheUpstreamClosedWhileIdleIsNotReused) {
     auto [c, peer] = connect();
     ASSERT_TRUE(c);
     exchange(*c, peer);
-    pool.give_back(std::move(c));
+    pool.give_back(std::move(c), {});
     peer.shutdown(tcp::socket::shutdown_send);  // the FIN is on the pooled socket now
     turn();                                     // and the reactor has seen it
     EXPECT_EQ(pool.take_idle(), nullptr);
@@ -398,7 +398,7 @@ TEST_F(PoolReuseCheck, ConnectionThatReceivedUnaskedBytesIsNotReused) {
     auto [c, peer] = connect();
     ASSERT_TRUE(c);
     exchange(*c, peer);
-    pool.give_back(std::move(c));
+    pool.give_back(std::move(c), {});
     net::write(peer, net::buffer("HTTP/1.1 200 OK\r\n", 17));
     turn();
     EXPECT_EQ(pool.take_idle(), nullptr);
@@ -408,7 +408,7 @@ TEST_F(PoolReuseCheck, EdgeNotYetSeenIsFoundByThePeek) {
     // A new connection has never been read empty: the pool cannot know, so it peeks.
     auto [c, peer] = connect();
     ASSERT_TRUE(c);
-    pool.give_back(std::move(c));
+    pool.give_back(std::move(c), {});
     peer.close();
     turn();
     EXPECT_EQ(pool.take_idle(), nullptr);
@@ -418,7 +418,7 @@ TEST_F(PoolReuseCheck, QuietLiveConnectionIsReusedWithoutACheckAndWorks) {
     auto [c, peer] = connect();
     ASSERT_TRUE(c);
     exchange(*c, peer);
-    pool.give_back(std::move(c));
+    pool.give_back(std::move(c), {});
     turn();
     turn();
     upstream_connection_ptr again = pool.take_idle();
