@@ -1,7 +1,7 @@
 // client_session: the connection's lifecycle (handshake, the idle wait, the close), reading and
-// dispatching each request head, and the two flows, pass-through and translate. What the session
-// writes to its client on its own behalf (answers, refusals, the 100) and its reads of a body are
-// in session_client.cpp.
+// dispatching each request head, and the pass-through flow. The translate flow is in
+// session_translate.cpp; what the session writes to its client on its own behalf (answers,
+// refusals, the 100) and its reads of a body are in session_client.cpp.
 #include "net/session.hpp"
 
 #include <array>
@@ -32,7 +32,6 @@ namespace {
 
 constexpr std::size_t relay_size = worker::relay_size;
 constexpr std::size_t read_size = worker::read_block_size;
-constexpr std::size_t max_upstream_answer = 16 * 1024 * 1024;  // translated answers are read whole
 
 // The authority of an absolute-form target ("http://a.example:8080/x" -> "a.example:8080"), else
 // "".
@@ -372,109 +371,6 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
     rq_.upstream_time = upstream_.elapsed();
     upstream_.finish();
     co_return plan.keep_alive ? next::keep_alive : next::close;
-}
-
-// ---------------------------------------------------------------- translate
-
-// A coroutine frame over Asio's recycling limit (about 1 KiB) is malloc'ed and freed on every
-// call, so what needs no suspension (the upstream head) is built outside this frame, by
-// write_translated_head.
-net::awaitable<client_session::next> client_session::translate(const rule_set& rules,
-                                                               std::string_view query) {
-    auto& req = parser_->get();
-    const path_match& match = rs().match;
-    const rule* first = match.candidates.front();
-    // Header-level checks first (credential, Content-Type, declared size): a refused request is
-    // answered without reading its body.
-    rq_.route = first;
-    auto token = authenticate(*first, req);
-    if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
-    if (first->deprecation.enabled) {
-        w_.migration.record(first->name, token.value(), std::chrono::system_clock::now());
-    }
-    std::optional<refusal> why = check_content_type(req);
-    if (!why) why = check_content_encoding(req);
-    if (why) co_return co_await refuse(first, first->errors, *why, !body_pending());
-    if (body_over_limit()) {
-        why = body_limit_refusal(w_.cfg.max_body);
-        co_return co_await refuse(first, first->errors, *why, false);
-    }
-    const bool continued = co_await send_continue_if_expected();
-    if (!continued) co_return next::close;
-    const exchange_error read = co_await read_whole_body(rs().body);
-    if (read == exchange_error::body_too_large) {
-        why = body_limit_refusal(w_.cfg.max_body);
-        co_return co_await refuse(first, first->errors, *why, false);
-    }
-    if (read != exchange_error::none) co_return co_await refuse(first, first->errors, read, false);
-    why = transform_body(token.value(), query);
-    const rule* r = rq_.route;
-    if (why) co_return co_await refuse(r, r->errors, *why, client_keep_alive());
-
-    const upstream_call& call = rs().call;
-    write_translated_head(rules, call);
-    const exchange_error sent =
-        co_await upstream_.send(rs().out, call.body, r->upstream_idempotent);
-    if (sent != exchange_error::none)
-        co_return co_await refuse(r, r->errors, sent, client_keep_alive());
-    // One deadline for the whole answer: a rewritten answer is read whole, so a trickle of bytes
-    // must not stretch it.
-    const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
-    exchange_error e = co_await upstream_.read_head(rs(), false, deadline);
-    if (e == exchange_error::none) {
-        // The answer is read as JSON text: an encoded one cannot be rewritten.
-        auto enc = upstream_.answer()[http::field::content_encoding];
-        if (!enc.empty() && !iequals_ascii(enc, "identity")) {
-            e = exchange_error::upstream_malformed;
-        } else {
-            e = co_await upstream_.read_body(rs().upstream_body, max_upstream_answer, deadline,
-                                             relay_buffer());
-        }
-    }
-    if (e != exchange_error::none) {
-        upstream_.abandon();
-        co_return co_await refuse(r, r->errors, e, client_keep_alive());
-    }
-    const unsigned upstream_status = upstream_.answer().result_int();
-    rq_.upstream_status = upstream_status;
-    rq_.upstream_time = upstream_.elapsed();
-    upstream_.finish();
-    client_answer& a = rs().answer;  // reused, like rs().call
-    rewrite_response(*r, upstream_status, rs().upstream_body, w_.json, a);
-    if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
-    co_return co_await send_answer(a.status, a.content_type, a.body, r, client_keep_alive());
-}
-
-// The rule picked by the body's shape (into rq_.route) and the canonical call built from the body
-// (into rs().call), or the refusal. The body's members are handed from one to the other here,
-// outside the coroutine frame of translate.
-std::optional<refusal> client_session::transform_body(std::string_view token,
-                                                      std::string_view query) {
-    const path_match& match = rs().match;
-    const body_choice choice = select_by_body(match, rs().body, w_.json);
-    rq_.route = choice.picked;
-    return transform_request(*choice.picked, match.params, token, query, choice.body, w_.json,
-                             rs().call);  // reused: no allocation per request once grown
-}
-
-// The upstream head of a translated call, into rs().out.
-void client_session::write_translated_head(const rule_set& rules, const upstream_call& call) {
-    // The body is new: what described the client's body goes; so does every credential header any
-    // dialect knows, so exactly one credential (the canonical one) reaches the upstream.
-    std::array<std::string_view, 6> fixed_drop{"content-type",     "accept-encoding",
-                                               "content-encoding", "content-digest",
-                                               "digest",           "content-md5"};
-    std::vector<std::string_view>& drop = rs().drop;  // reused: no allocation per request
-    drop.assign(fixed_drop.begin(), fixed_drop.end());
-    drop.insert(drop.end(), rules.credential_headers.begin(), rules.credential_headers.end());
-    drop.push_back(request_id_field);
-    std::array<header_pair, 4> add{header_pair{call.auth_header, call.auth_value},
-                                   header_pair{"Content-Type", "application/json"},
-                                   header_pair{"Accept-Encoding", "identity"},
-                                   header_pair{request_id_field, rq_.request_id}};
-    rs().out.clear();
-    write_upstream_head(rs().out, call.method, upstream_target(call.target), parser_->get(),
-                        forwarding(), {body_framing::length, call.body.size()}, drop, add);
 }
 
 std::string_view client_session::upstream_target(std::string_view target) {
