@@ -27,7 +27,7 @@ std::vector<std::string> lines_starting(const std::string& text, const std::stri
 TEST(Metrics, RefusalReasonNames) {
     const char* expected[] = {"framing",       "head_too_large", "auth", "content_type",
                               "size",          "bad_json",       "type", "upstream_timeout",
-                              "upstream_error"};
+                              "upstream_error", "gone"};
     static_assert(std::size(expected) == refusal_reason_count);
     for (std::size_t i = 0; i < refusal_reason_count; ++i)
         EXPECT_STREQ(to_string(static_cast<refusal_reason>(i)), expected[i]);
