@@ -10,6 +10,7 @@
 #include "observe/access_log.hpp"
 #include "observe/build_info.hpp"
 #include "observe/log.hpp"
+#include "proxy/lifecycle.hpp"
 
 int main(int argc, char** argv) {
     using namespace shimgate;
@@ -36,6 +37,11 @@ int main(int argc, char** argv) {
     if (flags.check_rules_only) {
         std::cout << "shimgate: " << rules.rules->rules.size() << " rules in " << cfg.rules_dir
                   << " are valid\n";
+        // The retirement schedule of each deprecated rule, so an operator sees what is coming.
+        const auto now = std::chrono::system_clock::now();
+        std::string schedules;
+        for (const rule& r : rules.rules->rules) schedules += describe_schedule(r, now);
+        if (!schedules.empty()) std::cout << "deprecated routes, their schedule:\n" << schedules;
         return 0;
     }
     tls_context_or_error listener_tls, upstream_tls;

@@ -89,6 +89,10 @@ class rule_reader {
     bool read_upstream(dom::element e, rule& r);
     bool read_response(dom::element e, rule& r);
     bool read_deprecation(dom::element e, rule& r);
+    // A rule date (RFC 3339 date or date-time, from 1970 on, no leap second) as unix seconds.
+    bool read_date(dom::element e, std::string_view where, std::int64_t& out);
+    // deprecation.brownouts: each window inside [deprecation, sunset], none overlapping; sorted.
+    bool read_brownouts(dom::element e, deprecation_rule& d);
 
     const field_rule* field(const rule& r, std::string_view name) const {
         for (const auto& f : r.fields)

@@ -4,7 +4,9 @@
 // them).
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <set>
+#include <vector>
 
 #include "common/rfc3339.hpp"
 #include "config/rule_reader.hpp"
@@ -204,24 +206,13 @@ bool rule_reader::read_response(dom::element e, rule& r) {
 
 bool rule_reader::read_deprecation(dom::element e, rule& r) {
     dom::object obj;
-    if (!keys(e, "deprecation", {"deprecation", "sunset", "successor"}, {"deprecation"}, obj))
+    if (!keys(e, "deprecation", {"deprecation", "sunset", "successor", "after_sunset", "brownouts"},
+              {"deprecation"}, obj))
         return false;
     deprecation_rule& d = r.deprecation;
     d.enabled = true;
     const auto date = [&](std::string_view key, std::int64_t& out) {
-        const std::string w = join("deprecation", key);
-        std::string text;
-        if (!string(obj[key].value_unsafe(), w, text)) return false;
-        // Rule dates are the operator's: a leap second is refused (RFC 3339 cannot say whether
-        // that minute had one, and the unix time the headers carry has no room for it), and so is
-        // a year before 1970.
-        const auto t = parse_rfc3339(text, rfc3339_form::date_or_date_time);
-        if (!t || t->leap_second() || t->date.year() < std::chrono::year{1970})
-            return fail(w, in_quotes(text) +
-                               " is not an RFC 3339 date (YYYY-MM-DD) or date-time "
-                               "(YYYY-MM-DDTHH:MM:SSZ) from 1970 on");
-        out = t->instant().time_since_epoch().count();
-        return true;
+        return read_date(obj[key].value_unsafe(), join("deprecation", key), out);
     };
     if (!date("deprecation", d.deprecation_unix)) return false;
     d.deprecation_value = "@" + std::to_string(d.deprecation_unix);
@@ -231,7 +222,20 @@ bool rule_reader::read_deprecation(dom::element e, rule& r) {
         if (sunset < d.deprecation_unix)
             return fail("deprecation.sunset", "is before the deprecation date");
         d.sunset = format_imf_fixdate(std::chrono::sys_seconds{std::chrono::seconds{sunset}});
+        d.sunset_unix = sunset;
     }
+    dom::element policy;
+    if (obj["after_sunset"].get(policy) == simdjson::SUCCESS) {
+        std::string text;
+        if (!string(policy, "deprecation.after_sunset", text)) return false;
+        if (text != "refuse" && text != "serve")
+            return fail("deprecation.after_sunset",
+                        in_quotes(text) + " is not one of \"refuse\", \"serve\"");
+        d.after_sunset = text == "serve" ? after_sunset_policy::serve : after_sunset_policy::refuse;
+    }
+    dom::element brownouts;
+    if (obj["brownouts"].get(brownouts) == simdjson::SUCCESS && !read_brownouts(brownouts, d))
+        return false;
     dom::element successor;
     if (obj["successor"].get(successor) == simdjson::SUCCESS) {
         if (!string(successor, "deprecation.successor", d.successor)) return false;
@@ -247,6 +251,104 @@ bool rule_reader::read_deprecation(dom::element e, rule& r) {
                             in_quotes(s) + ": character not allowed in a Link");
         d.link_value = "<" + s + ">; rel=\"successor-version\"";
     }
+    return true;
+}
+
+bool rule_reader::read_date(dom::element e, std::string_view where, std::int64_t& out) {
+    std::string text;
+    if (!string(e, where, text)) return false;
+    // Rule dates are the operator's: a leap second is refused (RFC 3339 cannot say whether that
+    // minute had one, and the unix time the headers carry has no room for it), and so is a year
+    // before 1970.
+    const auto t = parse_rfc3339(text, rfc3339_form::date_or_date_time);
+    if (!t || t->leap_second() || t->date.year() < std::chrono::year{1970})
+        return fail(where, in_quotes(text) +
+                               " is not an RFC 3339 date (YYYY-MM-DD) or date-time "
+                               "(YYYY-MM-DDTHH:MM:SSZ) from 1970 on");
+    out = t->instant().time_since_epoch().count();
+    return true;
+}
+
+namespace {
+
+// "12h" -> 43200: a whole number of seconds, minutes, hours or days (at most 10 years).
+std::optional<std::int64_t> duration_seconds(std::string_view text) {
+    if (text.size() < 2) return std::nullopt;
+    std::int64_t unit = 0;
+    switch (text.back()) {
+        case 's':
+            unit = 1;
+            break;
+        case 'm':
+            unit = 60;
+            break;
+        case 'h':
+            unit = 3600;
+            break;
+        case 'd':
+            unit = 86400;
+            break;
+        default:
+            return std::nullopt;
+    }
+    std::int64_t n = 0;
+    for (char c : text.substr(0, text.size() - 1)) {
+        if (c < '0' || c > '9' || n > 10LL * 366 * 86400) return std::nullopt;
+        n = n * 10 + (c - '0');
+    }
+    return n * unit;
+}
+
+}  // namespace
+
+bool rule_reader::read_brownouts(dom::element e, deprecation_rule& d) {
+    dom::array list;
+    if (!array(e, "deprecation.brownouts", list, false)) return false;
+    constexpr std::int64_t max_duration = 10LL * 366 * 86400;
+    std::size_t i = 0;
+    for (dom::element item : list) {
+        const std::string w = indexed("deprecation.brownouts", i++);
+        dom::object window;
+        if (!keys(item, w, {"start", "duration"}, {"start", "duration"}, window)) return false;
+        brownout_window b;
+        if (!read_date(window["start"].value_unsafe(), join(w, "start"), b.start_unix))
+            return false;
+        const dom::element duration = window["duration"].value_unsafe();
+        std::optional<std::int64_t> seconds;
+        std::int64_t number = 0;
+        std::string text;
+        if (duration.get_int64().get(number) == simdjson::SUCCESS) {
+            if (number > 0 && number <= max_duration) seconds = number;
+        } else if (duration.type() == dom::element_type::STRING) {
+            if (!string(duration, join(w, "duration"), text)) return false;
+            seconds = duration_seconds(text);
+            if (seconds && (*seconds <= 0 || *seconds > max_duration)) seconds.reset();
+        }
+        if (!seconds)
+            return fail(join(w, "duration"),
+                        "must be a whole number of seconds or a string \"<N>s|m|h|d\", more than "
+                        "0 and at most 10 years");
+        b.end_unix = b.start_unix + *seconds;
+        if (b.start_unix < d.deprecation_unix) return fail(w, "starts before the deprecation date");
+        if (d.sunset_unix && b.end_unix > *d.sunset_unix) return fail(w, "ends after the sunset");
+        d.brownouts.push_back(b);
+    }
+    // Windows in time order; touching ([a, b) then [b, c)) is fine, overlapping is not.
+    std::vector<std::size_t> order(d.brownouts.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return d.brownouts[a].start_unix < d.brownouts[b].start_unix;
+    });
+    for (std::size_t k = 1; k < order.size(); ++k) {
+        const brownout_window& before = d.brownouts[order[k - 1]];
+        const brownout_window& after = d.brownouts[order[k]];
+        if (after.start_unix < before.end_unix)
+            return fail(indexed("deprecation.brownouts", order[k]),
+                        "overlaps deprecation.brownouts[" + std::to_string(order[k - 1]) + "]");
+    }
+    std::vector<brownout_window> sorted;
+    for (std::size_t k : order) sorted.push_back(d.brownouts[k]);
+    d.brownouts = std::move(sorted);
     return true;
 }
 

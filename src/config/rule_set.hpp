@@ -3,6 +3,7 @@
 // Built and validated once by config/rule_loader; the request path only reads it.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,11 +50,23 @@ struct response_rule {
     std::vector<response_key> keys;  // documented keys, in documented order
 };
 
+// A dated window in which a deprecated route answers 410 as if it were retired: [start, end).
+struct brownout_window {
+    std::int64_t start_unix = 0;
+    std::int64_t end_unix = 0;
+};
+
+// What a deprecated route does from its sunset instant on.
+enum class after_sunset_policy { refuse, serve };
+
 struct deprecation_rule {
     bool enabled = false;
-    std::int64_t deprecation_unix = 0;  // Deprecation: @<unix-seconds>   (RFC 9745)
-    std::string sunset;                 // Sunset: <IMF-fixdate>          (RFC 8594)
-    std::string successor;              // Link: <successor>; rel="successor-version"
+    std::int64_t deprecation_unix = 0;        // Deprecation: @<unix-seconds>   (RFC 9745)
+    std::string sunset;                       // Sunset: <IMF-fixdate>          (RFC 8594)
+    std::string successor;                    // Link: <successor>; rel="successor-version"
+    std::optional<std::int64_t> sunset_unix;  // the sunset instant, if there is one
+    after_sunset_policy after_sunset = after_sunset_policy::refuse;
+    std::vector<brownout_window> brownouts;  // in time order, none overlapping
     // The header values as written on every answer of the route, made once at load.
     std::string deprecation_value;  // "@1704067200"
     std::string link_value;         // "</api/update_customer/>; rel=\"successor-version\"", or ""

@@ -228,34 +228,6 @@ net::awaitable<client_session::next> client_session::handle_request() {
     co_return co_await pass_through(target);
 }
 
-// Half-close, then read and discard what the client still sends for a short while, so that unread
-// request bytes do not turn the close into a reset that destroys the answer before it is read.
-net::awaitable<void> client_session::linger_close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (!ec) {
-        stream_.tcp().expires_after(std::chrono::seconds(2));
-        std::size_t discarded = 0;
-        // What is read is thrown away, so every closing connection of the thread shares one sink
-        // (a 4 KiB array in this frame would put it over Asio's recycling limit).
-        thread_local char sink[4096];
-        while (discarded < (1u << 20)) {
-            auto [rec, n] = co_await stream_.async_read_some(net::buffer(sink), use_tuple);
-            if (rec) break;
-            discarded += n;
-        }
-    }
-    stream_.socket().close(ec);
-}
-
-// close_notify, and the peer's, within a short deadline; then the socket goes.
-net::awaitable<void> client_session::tls_close() {
-    stream_.tcp().expires_after(std::chrono::seconds(2));
-    co_await stream_.tls()->async_shutdown(use_tuple);
-    beast::error_code ignored;
-    stream_.socket().close(ignored);
-}
-
 // ---------------------------------------------------------------- pass-through
 
 net::awaitable<client_session::next> client_session::pass_through(std::string_view target) {

@@ -8,7 +8,9 @@
 // answer heads); the upstream side is net/upstream_exchange, the I/O steps net/stream_io, and the
 // counting observe/request_accounting.
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -23,6 +25,7 @@
 #include "proxy/exchange_error.hpp"
 #include "proxy/forward_headers.hpp"
 #include "proxy/refusal.hpp"
+#include "proxy/route.hpp"
 
 namespace shimgate {
 
@@ -53,7 +56,10 @@ class client_session {
     boost::asio::awaitable<next> pass_through(std::string_view target);
     boost::asio::awaitable<next> relay_answer(bool head_request);
     boost::asio::awaitable<next> translate(const rule_set& rules, std::string_view query);
-    std::optional<refusal> transform_body(std::string_view token, std::string_view query);
+    std::optional<refusal> transform_body(std::string_view token, std::string_view query,
+                                          std::chrono::system_clock::time_point arrival);
+    std::optional<refusal> gone_for_all(const path_match& match,
+                                        std::chrono::system_clock::time_point arrival);
     void write_translated_head(const rule_set& rules, const upstream_call& call);
 
     // The client's side.

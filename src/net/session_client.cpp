@@ -1,6 +1,7 @@
 // client_session's side of its own client: the shim's own answers (a rewritten answer or a
-// refusal, counted by its reason), the 100 Continue, a request body read whole, and every write to
-// the client (write_client). The flows that call them are in session.cpp.
+// refusal, counted by its reason), the 100 Continue, a request body read whole, every write to
+// the client (write_client), and the close (lingering, or TLS close_notify). The flows that call
+// them are in session.cpp.
 #include <array>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/core/error.hpp>
@@ -17,6 +18,7 @@ namespace shimgate {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+using net::ip::tcp;
 
 net::awaitable<exchange_error> client_session::read_whole_body(std::string& out) {
     out.clear();
@@ -129,6 +131,34 @@ bool client_session::body_pending() const {
 bool client_session::body_over_limit() const {
     auto len = parser_->content_length();
     return len && *len > w_.cfg.max_body;
+}
+
+// Half-close, then read and discard what the client still sends for a short while, so that unread
+// request bytes do not turn the close into a reset that destroys the answer before it is read.
+net::awaitable<void> client_session::linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!ec) {
+        stream_.tcp().expires_after(std::chrono::seconds(2));
+        std::size_t discarded = 0;
+        // What is read is thrown away, so every closing connection of the thread shares one sink
+        // (a 4 KiB array in this frame would put it over Asio's recycling limit).
+        thread_local char sink[4096];
+        while (discarded < (1u << 20)) {
+            auto [rec, n] = co_await stream_.async_read_some(net::buffer(sink), use_tuple);
+            if (rec) break;
+            discarded += n;
+        }
+    }
+    stream_.socket().close(ec);
+}
+
+// close_notify, and the peer's, within a short deadline; then the socket goes.
+net::awaitable<void> client_session::tls_close() {
+    stream_.tcp().expires_after(std::chrono::seconds(2));
+    co_await stream_.tls()->async_shutdown(use_tuple);
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
 }
 
 }  // namespace shimgate

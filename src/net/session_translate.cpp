@@ -9,6 +9,7 @@
 #include "proxy/auth.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/forward_headers.hpp"
+#include "proxy/lifecycle.hpp"
 #include "proxy/request_transform.hpp"
 #include "proxy/response_rewrite.hpp"
 #include "proxy/route.hpp"
@@ -35,10 +36,13 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     rq_.route = first;
     auto token = authenticate(*first, req);
     if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
-    if (first->deprecation.enabled) {
-        w_.migration.record(first->name, token.value(), std::chrono::system_clock::now());
-    }
-    std::optional<refusal> why = check_content_type(req);
+    // A deprecated route in a brownout or past its sunset is answered 410 on the head: nothing of
+    // the body is needed (when every rule of the path says so; else once the body picked one).
+    const auto arrival = std::chrono::system_clock::now();
+    if (first->deprecation.enabled) w_.migration.record(first->name, token.value(), arrival);
+    std::optional<refusal> why = gone_for_all(match, arrival);
+    if (why) co_return co_await refuse(first, first->errors, *why, !body_pending());
+    why = check_content_type(req);
     if (!why) why = check_content_encoding(req);
     if (why) co_return co_await refuse(first, first->errors, *why, !body_pending());
     if (body_over_limit()) {
@@ -53,7 +57,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         co_return co_await refuse(first, first->errors, *why, false);
     }
     if (read != exchange_error::none) co_return co_await refuse(first, first->errors, read, false);
-    why = transform_body(token.value(), query);
+    why = transform_body(token.value(), query, arrival);
     const rule* r = rq_.route;
     if (why) co_return co_await refuse(r, r->errors, *why, client_keep_alive());
 
@@ -94,13 +98,28 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
 // The rule picked by the body's shape (into rq_.route) and the canonical call built from the body
 // (into rs().call), or the refusal. The body's members are handed from one to the other here,
 // outside the coroutine frame of translate.
-std::optional<refusal> client_session::transform_body(std::string_view token,
-                                                      std::string_view query) {
+std::optional<refusal> client_session::transform_body(
+    std::string_view token, std::string_view query, std::chrono::system_clock::time_point arrival) {
     const path_match& match = rs().match;
     const body_choice choice = select_by_body(match, rs().body, w_.json);
     rq_.route = choice.picked;
+    if (const lifecycle_state s = lifecycle_at(choice.picked->deprecation, arrival);
+        s.phase != route_phase::open)
+        return gone_refusal(choice.picked->deprecation, s);
     return transform_request(*choice.picked, match.params, token, query, choice.body, w_.json,
                              rs().call);  // reused: no allocation per request once grown
+}
+
+// The 410 of a path every rule of which is in a brownout or past its sunset at `arrival`.
+std::optional<refusal> client_session::gone_for_all(const path_match& match,
+                                                    std::chrono::system_clock::time_point arrival) {
+    std::optional<refusal> gone;
+    for (const rule* r : match.candidates) {
+        const lifecycle_state s = lifecycle_at(r->deprecation, arrival);
+        if (s.phase == route_phase::open) return std::nullopt;
+        if (!gone) gone = gone_refusal(r->deprecation, s);
+    }
+    return gone;
 }
 
 // The upstream head of a translated call, into rs().out.

@@ -24,6 +24,8 @@ const char* to_string(refusal_reason r) noexcept {
             return "upstream_timeout";
         case refusal_reason::upstream_error:
             return "upstream_error";
+        case refusal_reason::gone:
+            return "gone";
         case refusal_reason::count_:
             break;
     }

@@ -22,6 +22,7 @@ enum class refusal_reason : std::uint8_t {
     type,              // wrong field type, missing required field, id mismatch, unknown field
     upstream_timeout,  // 504
     upstream_error,    // 502: unreachable, reset, malformed, 5xx, TLS verification
+    gone,              // 410: a deprecated route in a brownout or past its sunset
     count_
 };
 constexpr std::size_t refusal_reason_count = static_cast<std::size_t>(refusal_reason::count_);

@@ -27,6 +27,30 @@
 
 namespace shimgate::testing {
 
+temp_rules::temp_rules() {
+    namespace fs = std::filesystem;
+    dir = fs::temp_directory_path() /
+          ("shimgate-rules-" + std::to_string(::getpid()) + "-" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    fs::create_directories(dir);
+    for (const auto& e : fs::directory_iterator(source_dir() + "/rules"))
+        if (e.path().extension() == ".json") fs::copy_file(e.path(), dir / e.path().filename());
+}
+
+temp_rules::~temp_rules() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+}
+
+void temp_rules::write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+}
+
+std::string temp_rules::read(const std::string& name) const {
+    std::ifstream in(dir / name);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 int listen_on_loopback(unsigned short& port, const char* who) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};

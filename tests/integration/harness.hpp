@@ -3,6 +3,7 @@
 // discover their ports from their start-up line, talk to them over real sockets, stop them by PID.
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,18 @@ struct backend {
     backend(std::vector<std::string> extra = {});
     child_process proc;
     unsigned short port = 0;
+};
+
+// A copy of the default rules in a fresh temporary directory (removed at the end), for tests that
+// change or add a rule file.
+struct temp_rules {
+    std::filesystem::path dir;
+    temp_rules();
+    ~temp_rules();
+    temp_rules(const temp_rules&) = delete;
+    temp_rules& operator=(const temp_rules&) = delete;
+    void write(const std::string& name, const std::string& text) const;
+    std::string read(const std::string& name) const;
 };
 
 // shimgate on 127.0.0.1:0 in front of `upstream_port`, with the default rules unless given.

@@ -13,22 +13,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct temp_rules {
-    fs::path dir;
-    temp_rules() {
-        dir = fs::temp_directory_path() /
-              ("shimgate-rules-" + std::to_string(::getpid()) + "-" +
-               std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-        fs::create_directories(dir);
-        for (const auto& e : fs::directory_iterator(source_dir() + "/rules"))
-            if (e.path().extension() == ".json") fs::copy_file(e.path(), dir / e.path().filename());
-    }
-    ~temp_rules() { fs::remove_all(dir); }
-    void write(const std::string& name, const std::string& text) {
-        std::ofstream(dir / name) << text;
-    }
-};
-
 // A fourth vendor's "update customer" call, written only here: no C++ knows about it.
 const std::string globex_rule = R"({
   "name": "globex-update-team",

@@ -371,6 +371,65 @@ TEST(RuleParse, Deprecation) {
                  R"(deprecation: missing required key "deprecation")");
 }
 
+// The retirement schedule (contract §6.1): after_sunset and dated brownout windows.
+TEST(RuleParse, DeprecationSchedule) {
+    const auto schedule = [](std::string_view extra) {
+        return with(R"("errors": "envelope")",
+                    R"("errors": "envelope", "deprecation": {"deprecation": "2024-01-01",
+                       "sunset": "2027-06-30T00:00:00Z", "successor": "/api/update_customer/")" +
+                        std::string(extra) + "}");
+    };
+    auto r = parse_rule("acme.json", schedule(R"(, "after_sunset": "serve", "brownouts": [
+        {"start": "2027-06-01T14:00:00Z", "duration": 86400},
+        {"start": "2027-05-04T14:00:00Z", "duration": "12h"},
+        {"start": "2027-05-04T02:00:00Z", "duration": "720m"}])"));
+    ASSERT_EQ(r.error, "");
+    const deprecation_rule& d = r.value.deprecation;
+    EXPECT_EQ(d.after_sunset, after_sunset_policy::serve);
+    ASSERT_TRUE(d.sunset_unix.has_value());
+    EXPECT_EQ(*d.sunset_unix, 1814313600);
+    // Sorted by start; touching windows ([02:00, 14:00) then [14:00, 02:00)) are not overlapping.
+    ASSERT_EQ(d.brownouts.size(), 3u);
+    EXPECT_EQ(d.brownouts[0].start_unix, 1809396000);
+    EXPECT_EQ(d.brownouts[0].end_unix, 1809396000 + 12 * 3600);
+    EXPECT_EQ(d.brownouts[1].start_unix, 1809439200);
+    EXPECT_EQ(d.brownouts[1].end_unix, 1809439200 + 12 * 3600);
+    EXPECT_EQ(d.brownouts[2].end_unix - d.brownouts[2].start_unix, 86400);
+
+    r = parse_rule("acme.json", schedule(""));
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.value.deprecation.after_sunset, after_sunset_policy::refuse);  // the default
+    EXPECT_TRUE(r.value.deprecation.brownouts.empty());
+
+    expect_error(schedule(R"(, "after_sunset": "maybe")"),
+                 R"(deprecation.after_sunset: "maybe" is not one of "refuse", "serve")");
+    expect_error(schedule(R"(, "brownouts": [{"start": "2027-05-04T14:00:00Z", "duration": "12h"},
+                                              {"start": "2027-05-05T01:00:00Z", "duration": 7200}])"),
+                 "deprecation.brownouts[1]: overlaps deprecation.brownouts[0]");
+    expect_error(
+        schedule(R"(, "brownouts": [{"start": "2027-06-29T14:00:00Z", "duration": "1d"}])"),
+        "deprecation.brownouts[0]: ends after the sunset");
+    // Ending exactly at the sunset is inside the schedule.
+    EXPECT_EQ(parse_rule("acme.json", schedule(R"(, "brownouts": [
+        {"start": "2027-06-29T00:00:00Z", "duration": "1d"}])"))
+                  .error,
+              "");
+    expect_error(schedule(R"(, "brownouts": [{"start": "2023-12-31T00:00:00Z", "duration": 60}])"),
+                 "deprecation.brownouts[0]: starts before the deprecation date");
+    expect_error(schedule(R"(, "brownouts": [{"start": "2016-12-31T23:59:60Z", "duration": 60}])"),
+                 R"(deprecation.brownouts[0].start: "2016-12-31T23:59:60Z" is not an RFC 3339)");
+    for (const char* bad : {"0", "-5", "1.5", "\"12\"", "\"h\"", "\"12w\"", "\"-1h\"", "\"1 h\"",
+                            "\"999999999d\"", "true"}) {
+        expect_error(schedule(R"(, "brownouts": [{"start": "2027-05-04T14:00:00Z", "duration": )" +
+                              std::string(bad) + "}]"),
+                     "deprecation.brownouts[0].duration: must be a whole number of seconds");
+    }
+    expect_error(schedule(R"(, "brownouts": [{"start": "2027-05-04T14:00:00Z"}])"),
+                 R"(deprecation.brownouts[0]: missing required key "duration")");
+    expect_error(schedule(R"(, "brownouts": {"start": "2027-05-04T14:00:00Z"})"),
+                 "deprecation.brownouts: expected an array, got an object");
+}
+
 // ------------------------------------------------------------------ directories
 
 class temp_dir {
