@@ -375,7 +375,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     // Header-level checks first (credential, Content-Type, declared size): a refused request is
     // answered without reading its body.
     rq_.route = first;
-    auto token = authenticate(*first, req);
+    auto token = authenticate(*first, req, rules.credential_headers);
     if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
     if (first->deprecation.enabled) {
         w_.migration.record(first->name, token.value(), std::chrono::system_clock::now());
