@@ -429,7 +429,11 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     client_answer& a = rs().answer;  // reused, like rs().call
     rewrite_response(*r, upstream_status, rs().upstream_body, w_.json, a);
     if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
-    co_return co_await send_answer(a.status, a.content_type, a.body, r, client_keep_alive());
+    // Every 401 carries a challenge: the upstream's, or the shim's own (into rs().challenge).
+    if (a.status == 401) relayed_challenge(*r, upstream_.answer(), rs().challenge);
+    const std::string_view challenge = a.status == 401 ? std::string_view(rs().challenge) : "";
+    co_return co_await send_answer(a.status, a.content_type, a.body, r, client_keep_alive(),
+                                   challenge);
 }
 
 // The rule picked by the body's shape (into rq_.route) and the canonical call built from the body

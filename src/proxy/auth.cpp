@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "proxy/answer_head.hpp"
+
 namespace shimgate {
 namespace {
 
@@ -84,6 +86,16 @@ result<std::string_view> authenticate(const rule& r, const head_fields& headers,
                                 "malformed " + source->header +
                                     " credential (whitespace or control character in the token)");
     return token;
+}
+
+void relayed_challenge(const rule& r, const head_fields& upstream_headers, std::string& out) {
+    out.clear();
+    for (const field_view f : upstream_headers) {
+        if (f.name() != http::field::www_authenticate || f.value().empty()) continue;
+        if (!out.empty()) out += ", ";
+        out += f.value();
+    }
+    if (out.empty()) make_challenge(r, out);
 }
 
 std::optional<refusal> check_content_type(const head_fields& headers) {

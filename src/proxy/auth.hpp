@@ -20,6 +20,11 @@ namespace shimgate {
 result<std::string_view> authenticate(const rule& r, const head_fields& headers,
                                       std::span<const std::string> credential_headers = {});
 
+// The WWW-Authenticate value of a 401 relayed from the upstream on `r`: the upstream's own
+// challenges (several fields joined by ", ", as RFC 9110 §5.3 allows for this list), or the shim's
+// own (answer_head's make_challenge) when it sent none, so every 401 carries one. Into `out`.
+void relayed_challenge(const rule& r, const head_fields& upstream_headers, std::string& out);
+
 // nullopt means accepted: application/json, any +json type (parameters allowed, case-insensitive),
 // or no Content-Type at all. Anything else is a 415; two Content-Type headers are a 400.
 std::optional<refusal> check_content_type(const head_fields& headers);

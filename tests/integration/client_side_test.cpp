@@ -37,6 +37,13 @@ const std::string group_body = R"({"user_group_id":"g1","name":"G"})";
 const std::string customer_answer =
     R"({"success":1,"customer":{"customer_id":"g1","team_id":1,"token":"t","name":"G"}})";
 
+// A fake upstream answering every request with `status` and a JSON body (`extra` headers added).
+fake_upstream answering(unsigned status, std::string body, std::string extra = {}) {
+    return fake_upstream([=](const std::string&) {
+        return fake_upstream::answer(status, body, "application/json", extra);
+    });
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. two credential headers
 
@@ -58,6 +65,36 @@ TEST(ClientSide, TwoCredentialHeadersOfDifferentDialectsAre400AndNotForwarded) {
     auto ok = request(gate.port, "POST", "/api/update_user_group/", group_body,
                       "Explo-Authorization: Token a\r\n" + explo_json);
     EXPECT_EQ(ok.status, 200u) << ok.head << ok.body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. WWW-Authenticate on every 401
+
+TEST(ClientSide, UpstreamChallengeOfA401IsKeptOnATranslatedRoute) {
+    auto up = answering(401, R"({"success":0,"error":"bad token"})",
+                        "WWW-Authenticate: Token realm=\"customers\"\r\n");
+    shim gate(up.port());
+    auto r = request(gate.port, "POST", "/api/update_user_group/", group_body,
+                     "Explo-Authorization: Token a\r\n" + explo_json);
+    EXPECT_EQ(r.status, 401u) << r.head;
+    EXPECT_EQ(header_of(r.head, "WWW-Authenticate"), "Token realm=\"customers\"") << r.head;
+    EXPECT_NE(r.body.find("bad token"), std::string::npos) << r.body;
+}
+
+TEST(ClientSide, UpstreamA401WithoutChallengeGetsTheShimsOwn) {
+    auto up = answering(401, R"({"success":0,"error":"bad token"})");
+    shim gate(up.port());
+    auto r = request(gate.port, "POST", "/api/update_user_group/", group_body,
+                     "Explo-Authorization: Token a\r\n" + explo_json);
+    EXPECT_EQ(r.status, 401u) << r.head;
+    EXPECT_EQ(header_of(r.head, "WWW-Authenticate"), "Token realm=\"shimgate\"") << r.head;
+    // Other statuses carry none.
+    auto forbidden = answering(403, R"({"success":0,"error":"no"})");
+    shim gate2(forbidden.port());
+    auto f = request(gate2.port, "POST", "/api/update_user_group/", group_body,
+                     "Explo-Authorization: Token a\r\n" + explo_json);
+    EXPECT_EQ(f.status, 403u);
+    EXPECT_FALSE(header_of(f.head, "WWW-Authenticate")) << f.head;
 }
 
 }  // namespace
