@@ -37,6 +37,7 @@ struct config {
     std::chrono::milliseconds header_timeout{10000};
     std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds drain_timeout{30000};
+    std::chrono::milliseconds body_timeout{60000};  // a whole request body, from its head
 
     std::uint64_t max_body = 1048576;
     std::size_t max_header_bytes = 16384;

@@ -74,7 +74,10 @@ po::options_description describe() {
         "seconds a keep-alive connection may idle (default 60)")(
         "drain-timeout", po::value<std::string>(),
         "seconds in-flight requests get on SIGTERM (default 30)")(
+        "body-timeout", po::value<std::string>(),
+        "seconds for a whole request body, from its head (default 60)")(
         "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
+
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
         "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
@@ -223,7 +226,8 @@ flags_result parse_flags(int argc, const char* const* argv) {
                              duration_flag{"connect-timeout", &c.connect_timeout},
                              duration_flag{"header-timeout", &c.header_timeout},
                              duration_flag{"idle-timeout", &c.idle_timeout},
-                             duration_flag{"drain-timeout", &c.drain_timeout}}) {
+                             duration_flag{"drain-timeout", &c.drain_timeout},
+                             duration_flag{"body-timeout", &c.body_timeout}}) {
         if (vm.count(name) && !parse_seconds(get(name), *out))
             return r.error = fail(
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "proxy/chunked_scan.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/head.hpp"
 #include "proxy/head_parser.hpp"
@@ -24,6 +25,8 @@ struct request_scratch {
     // The parsers writing into them, started per message (an idle connection holds neither).
     std::optional<request_flat_parser> parser;
     std::optional<response_flat_parser> upstream_parser;
+    // A chunked request body's framing, checked as its bytes arrive.
+    chunked_scan chunks;
     std::string out;                     // every head the session writes
     std::string path;                    // the normalised path
     std::string upstream_target;         // the target with --upstream's prefix

@@ -47,8 +47,8 @@ net::awaitable<void> flush_access_lines(worker& w) {
 // until the worker drains and its last socket is gone.
 net::awaitable<void> deadline_sweeper(worker& w) {
     const config& c = w.cfg;
-    auto period = sweep_period(
-        std::min({c.upstream_timeout, c.connect_timeout, c.header_timeout, c.idle_timeout}));
+    auto period = sweep_period(std::min(
+        {c.upstream_timeout, c.connect_timeout, c.header_timeout, c.idle_timeout, c.body_timeout}));
     net::steady_timer tick(w.ioc);
     while (!w.draining || !w.deadlines.empty()) {
         tick.expires_after(period);

@@ -22,6 +22,15 @@ bool timed_out(const beast::error_code& ec) {
 
 }  // namespace
 
+exchange_error client_body_error(const beast::error_code& ec) noexcept {
+    if (ec == http::error::body_limit) return exchange_error::body_too_large;
+    if (ec == beast::error::timeout) return exchange_error::body_timeout;
+    if (ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message)
+        return exchange_error::body_malformed;
+    return exchange_error::client_gone;  // closed or reset mid-body, or its socket failed
+}
+
 net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
                                                        std::string_view body) {
     start_ = std::chrono::steady_clock::now();
@@ -49,25 +58,20 @@ net::awaitable<exchange_error> upstream_exchange::send(std::string_view head,
     co_return exchange_error::upstream_unreachable;
 }
 
-net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& client,
-                                                              client_buffer& buffer,
-                                                              request_flat_parser& parser,
-                                                              bool chunked, char* relay,
-                                                              std::uint64_t& bytes_in) {
+net::awaitable<exchange_error> upstream_exchange::stream_body(
+    flex_stream& client, client_buffer& buffer, request_flat_parser& parser, bool chunked,
+    chunked_scan* scan, char* relay, steady_time body_deadline, std::uint64_t& bytes_in) {
     char size_line[24];
     while (!parser.is_done()) {
-        client.tcp().expires_after(w_.cfg.idle_timeout);
+        client.tcp().expires_at(body_deadline);  // one deadline for the whole body
         std::size_t got = 0;
         beast::error_code ec = parse_body_piece(buffer, parser, relay, worker::relay_size);
-        if (ec == http::error::need_more) ec = co_await read_and_parse(client, buffer, parser);
+        if (ec == http::error::need_more)
+            ec = co_await read_and_parse(client, buffer, parser, chunked ? scan : nullptr);
         ec = body_piece_done(parser, ec, worker::relay_size, got);
-        if (ec == http::error::body_limit) co_return exchange_error::body_too_large;
-        if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
-            ec != http::error::end_of_stream && ec != http::error::partial_message) {
-            co_return exchange_error::body_malformed;
-        }
-        if (ec) co_return exchange_error::client_gone;  // the client went away or its socket failed
+        if (ec) co_return client_body_error(ec);
         bytes_in += got;
+        if (final_answer_waiting()) co_return exchange_error::upstream_body_failed;
         const piece_frame frame = frame_piece(chunked, got, parser.is_done(), size_line);
         std::array<net::const_buffer, 3> bufs{net::buffer(frame.prefix), net::buffer(relay, got),
                                               net::buffer(frame.suffix)};
@@ -78,7 +82,23 @@ net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& clien
             wec = co_await write_rest(up_->stream, bufs, n);
         if (wec) co_return timeout_or(timed_out(wec), exchange_error::upstream_body_failed);
     }
+    client.tcp().expires_after(w_.cfg.idle_timeout);  // the body deadline is over
     co_return exchange_error::none;
+}
+
+// An upstream that answers before the body is all written (RFC 9112 §9.6: an early 413, 401,
+// ...) is heard before the next piece: the session then reads and relays its answer. Only when the
+// reactor saw bytes arrive (the plain path: always) is the socket peeked at; a TLS upstream is not
+// (its records, session tickets among them, say nothing before they are decrypted), nor is an
+// interim 1xx taken for an answer (the upstream still wants the body).
+bool upstream_exchange::final_answer_waiting() noexcept {
+    if (up_->stream.tls() || !up_->stream.tcp().readable_edge_pending()) return false;
+    char peek[10];
+    beast::error_code ec;
+    const std::size_t n =
+        up_->stream.socket().receive(net::buffer(peek), net::socket_base::message_peek, ec);
+    if (ec || n == 0) return false;  // nothing, or a close: the next write says so
+    return !(n == sizeof peek && peek[9] == '1');
 }
 
 net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs, bool head_request,

@@ -19,6 +19,10 @@
 
 namespace shimgate {
 
+// What a failed step of reading a client's body (body_piece_done's error) means: over --max-body,
+// past --body-timeout, malformed framing, or the client gone (a close or reset mid-body).
+exchange_error client_body_error(const boost::beast::error_code& ec) noexcept;
+
 class upstream_exchange {
   public:
     using steady_time = std::chrono::steady_clock::time_point;
@@ -32,10 +36,14 @@ class upstream_exchange {
     boost::asio::awaitable<exchange_error> send(std::string_view head, std::string_view body);
 
     // The rest of the client's body (read with `client`'s stream, buffer and parser), re-chunked
-    // when `chunked`, through `relay` (relay_size bytes). `bytes_in` grows by what was read.
+    // when `chunked` (its bytes checked by `scan` as they arrive), through `relay` (relay_size
+    // bytes), all of it by `body_deadline` (then the client's connection is closed).
+    // `bytes_in` grows by what was read.
     boost::asio::awaitable<exchange_error> stream_body(flex_stream& client, client_buffer& buffer,
                                                        request_flat_parser& parser, bool chunked,
-                                                       char* relay, std::uint64_t& bytes_in);
+                                                       chunked_scan* scan, char* relay,
+                                                       steady_time body_deadline,
+                                                       std::uint64_t& bytes_in);
 
     // The final answer head into `rs.upstream_head` (its parser in `rs.upstream_parser`), within
     // `deadline`. A HEAD request's answer has no body.
@@ -74,6 +82,8 @@ class upstream_exchange {
     void reset_clock() noexcept { start_ = {}; }
 
   private:
+    bool final_answer_waiting() noexcept;
+
     worker& w_;
     upstream_connection_ptr up_;
     response_flat_parser* parser_ = nullptr;

@@ -24,6 +24,10 @@ const char* to_string(refusal_reason r) noexcept {
             return "upstream_timeout";
         case refusal_reason::upstream_error:
             return "upstream_error";
+        case refusal_reason::client_abort:
+            return "client_abort";
+        case refusal_reason::body_timeout:
+            return "body_timeout";
         case refusal_reason::count_:
             break;
     }

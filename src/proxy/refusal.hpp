@@ -22,6 +22,8 @@ enum class refusal_reason : std::uint8_t {
     type,              // wrong field type, missing required field, id mismatch, unknown field
     upstream_timeout,  // 504
     upstream_error,    // 502: unreachable, reset, malformed, 5xx, TLS verification
+    client_abort,      // 499 (logged, never sent): the client went away mid-request
+    body_timeout,      // 408: the body did not arrive within --body-timeout
     count_
 };
 constexpr std::size_t refusal_reason_count = static_cast<std::size_t>(refusal_reason::count_);

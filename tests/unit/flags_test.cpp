@@ -62,6 +62,22 @@ TEST(Flags, ErrorsNameTheFlag) {
     EXPECT_NE(parse({"--bogus"}).error.find("bogus"), std::string::npos);
 }
 
+TEST(Flags, BodyTimeoutAndBufferedBytes) {
+    auto d = parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r"});
+    ASSERT_EQ(d.error, "");
+    EXPECT_EQ(d.cfg.body_timeout.count(), 60000);
+    auto r = parse(
+        {"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r", "--body-timeout", "2.5"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.cfg.body_timeout.count(), 2500);
+    EXPECT_EQ(parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r",
+                     "--body-timeout", "0"})
+                  .error,
+              "--body-timeout: expected a positive number of seconds, got \"0\"");
+    const auto help = parse({"--help"}).help;
+    EXPECT_NE(help.find("--body-timeout"), std::string::npos);
+}
+
 TEST(Flags, HelpListsEveryContractFlag) {
     auto r = parse({"--help"});
     for (const char* flag :
