@@ -44,6 +44,8 @@ struct config {
     std::size_t max_header_fields = 100;
     std::size_t max_request_line = 8192;
     std::size_t max_connections = 10000;
+    // Translated bodies held in memory at once, requests and answers, process-wide (503 past it).
+    std::uint64_t max_buffered_bytes = 268435456;
 };
 
 }  // namespace shimgate

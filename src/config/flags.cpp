@@ -77,7 +77,8 @@ po::options_description describe() {
         "body-timeout", po::value<std::string>(),
         "seconds for a whole request body, from its head (default 60)")(
         "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
-
+        "max-buffered-bytes", po::value<std::string>(),
+        "translated bodies held in memory at once, process-wide (default 268435456)")(
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
         "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
@@ -235,6 +236,9 @@ flags_result parse_flags(int argc, const char* const* argv) {
     }
     if (vm.count("max-body") && !parse_count(get("max-body"), c.max_body))
         return r.error = fail("max-body", "expected a positive byte count"), r;
+    if (vm.count("max-buffered-bytes") &&
+        !parse_count(get("max-buffered-bytes"), c.max_buffered_bytes))
+        return r.error = fail("max-buffered-bytes", "expected a positive byte count"), r;
     if (vm.count("max-header-bytes") && !parse_count(get("max-header-bytes"), c.max_header_bytes))
         return r.error = fail("max-header-bytes", "expected a positive byte count"), r;
     if (vm.count("max-header-fields") &&

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "net/buffer_budget.hpp"
 #include "proxy/chunked_scan.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/head.hpp"
@@ -27,6 +28,9 @@ struct request_scratch {
     std::optional<response_flat_parser> upstream_parser;
     // A chunked request body's framing, checked as its bytes arrive.
     chunked_scan chunks;
+    // The translated bodies' share of --max-buffered-bytes (released when the scratch is given
+    // back).
+    buffer_hold buffered;
     std::string out;                     // every head the session writes
     std::string path;                    // the normalised path
     std::string upstream_target;         // the target with --upstream's prefix

@@ -141,6 +141,7 @@ int server::run() {
         auto w = std::make_unique<worker>(cfg_, upstream_endpoints_, rules_, listener_tls_,
                                           upstream_tls_, open_connections_);
         w->access = access_.get();
+        w->budget = &budget_;
         w->acceptor.emplace(w->ioc);
         if (auto bind_ec = open_acceptor(*w->acceptor, endpoint)) {
             log_error("--listen " + describe(endpoint) + ": " + bind_ec.message());

@@ -12,6 +12,7 @@
 
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
+#include "net/buffer_budget.hpp"
 #include "net/tls.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
@@ -49,6 +50,7 @@ class server {
     // Declared before the workers: sessions still alive when a worker is destroyed give theirs
     // back.
     std::atomic<std::size_t> open_connections_{0};
+    buffer_budget budget_{cfg_.max_buffered_bytes};  // shared by the workers
     std::atomic<std::uint64_t> rule_reloads_{0}, rule_reload_failures_{0}, rules_loaded_{0};
     std::atomic<bool> draining_{false};
     std::vector<tcp_endpoint> upstream_endpoints_;

@@ -406,6 +406,10 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         why = body_limit_refusal(w_.cfg.max_body);
         co_return co_await refuse(first, first->errors, *why, false);
     }
+    // The body will be held whole: its share of --max-buffered-bytes is taken now, before the
+    // 100 Continue, or it is a 503 and nothing is read or forwarded.
+    if (!hold_declared_body())
+        co_return co_await refuse(first, first->errors, exchange_error::buffers_full, false);
     const bool continued = co_await send_continue_if_expected();
     if (!continued) co_return next::close;
     const exchange_error read = co_await read_whole_body(rs().body);
@@ -435,7 +439,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
             e = exchange_error::upstream_malformed;
         } else {
             e = co_await upstream_.read_body(rs().upstream_body, max_upstream_answer, deadline,
-                                             relay_buffer());
+                                             relay_buffer(), &rs().buffered);
         }
     }
     if (e != exchange_error::none) {
@@ -488,6 +492,11 @@ void client_session::write_translated_head(const rule_set& rules, const upstream
                         forwarding(), {body_framing::length, call.body.size()}, drop, add);
 }
 
+bool client_session::hold_declared_body() {
+    const auto len = parser_->content_length();
+    return !len || rs().buffered.grow(*w_.budget, *len);
+}
+
 std::string_view client_session::upstream_target(std::string_view target) {
     const std::string& prefix = w_.cfg.upstream.prefix;
     if (prefix.empty() || target == "*") return target;
@@ -516,6 +525,7 @@ void client_session::return_scratch() noexcept {
     if (rs_) {
         rs_->parser.reset();
         rs_->upstream_parser.reset();
+        rs_->buffered.release();
     }
     w_.scratches.give(std::move(rs_));
 }

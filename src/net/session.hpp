@@ -87,6 +87,8 @@ class client_session {
     bool client_keep_alive() const;
     bool body_pending() const;
     bool body_over_limit() const;  // a Content-Length over --max-body
+    // A translated body's declared length taken from --max-buffered-bytes; false: no room.
+    bool hold_declared_body();
     // The target with --upstream's path prefix (built in the scratch when there is one).
     std::string_view upstream_target(std::string_view target);
     forward_info forwarding();

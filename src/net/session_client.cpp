@@ -22,6 +22,9 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
     if (auto len = parser_->content_length()) out.reserve(*len);
     char* relay = relay_buffer();
     chunked_scan* scan = parser_->chunked() ? &rs().chunks : nullptr;
+    // A translated body without a length takes its share of --max-buffered-bytes as it arrives
+    // (with one, it was taken at the head).
+    const bool grows = rq_.route && !parser_->content_length();
     // One deadline for the whole body, from its head, so a trickle cannot stretch it; it only
     // cancels the read, so that the request can still be answered (408).
     stream_.tcp().cancels_at(rq_.start + w_.cfg.body_timeout);
@@ -34,6 +37,7 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
         out.append(relay, got);
         rq_.bytes_in = out.size();
         if (ec) co_return client_body_error(ec);
+        if (grows && !rs().buffered.grow(*w_.budget, got)) co_return exchange_error::buffers_full;
     }
     stream_.tcp().expires_after(w_.cfg.idle_timeout);  // the body deadline is over
     co_return exchange_error::none;
@@ -80,9 +84,10 @@ void client_session::write_answer_head(unsigned status, std::string_view content
                                        std::size_t body_size, const rule* route, bool keep_alive,
                                        std::string_view challenge) {
     rs().out.clear();
-    write_own_answer_head(rs().out,
-                          {status, content_type, body_size, route, keep_alive,
-                           parser_ ? parser_->get().version() : 11u, rq_.request_id, challenge});
+    // The shim's only 503 is --max-buffered-bytes: a moment later there is room again.
+    write_own_answer_head(rs().out, {status, content_type, body_size, route, keep_alive,
+                                     parser_ ? parser_->get().version() : 11u, rq_.request_id,
+                                     challenge, status == 503 ? "1" : ""});
 }
 
 net::awaitable<client_session::next> client_session::refuse(const rule* route, error_style style,

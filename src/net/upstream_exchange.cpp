@@ -141,10 +141,13 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
 }
 
 net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, std::size_t limit,
-                                                            steady_time deadline, char* relay) {
+                                                            steady_time deadline, char* relay,
+                                                            buffer_hold* hold) {
     out.clear();
-    if (auto len = parser_->content_length()) {
+    const auto len = parser_->content_length();
+    if (len) {
         if (*len > limit) co_return exchange_error::upstream_too_large;
+        if (hold && !hold->grow(*w_.budget, *len)) co_return exchange_error::buffers_full;
         out.reserve(*len);
     }
     while (!parser_->is_done()) {
@@ -153,6 +156,7 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
         if (const exchange_error e = piece_done(ec, got); e != exchange_error::none) co_return e;
         out.append(relay, got);
         if (out.size() > limit) co_return exchange_error::upstream_too_large;
+        if (hold && !len && !hold->grow(*w_.budget, got)) co_return exchange_error::buffers_full;
     }
     co_return exchange_error::none;
 }

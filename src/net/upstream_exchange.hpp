@@ -50,9 +50,12 @@ class upstream_exchange {
     boost::asio::awaitable<exchange_error> read_head(request_scratch& rs, bool head_request,
                                                      steady_time deadline);
 
-    // The whole answer body into `out` (at most `limit` bytes), within `deadline`.
+    // The whole answer body into `out` (at most `limit` bytes), within `deadline`, its size
+    // taken by `hold` from --max-buffered-bytes (at its Content-Length, or as it arrives):
+    // buffers_full when there is no room.
     boost::asio::awaitable<exchange_error> read_body(std::string& out, std::size_t limit,
-                                                     steady_time deadline, char* relay);
+                                                     steady_time deadline, char* relay,
+                                                     buffer_hold* hold);
 
     // One piece of the answer body into `relay`, within `deadline`, in two steps so that no
     // coroutine frame is added to Beast's read:

@@ -28,6 +28,8 @@ const char* to_string(refusal_reason r) noexcept {
             return "client_abort";
         case refusal_reason::body_timeout:
             return "body_timeout";
+        case refusal_reason::overloaded:
+            return "overloaded";
         case refusal_reason::count_:
             break;
     }

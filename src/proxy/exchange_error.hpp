@@ -22,6 +22,7 @@ enum class exchange_error : std::uint8_t {
     body_malformed,        // the client's chunked framing is broken
     body_incomplete,       // the client's body ended early (a close) or could not be read
     body_timeout,          // the client's body did not arrive within --body-timeout of its head
+    buffers_full,          // holding one more translated body would pass --max-buffered-bytes
     client_gone,           // the client went away (closed or reset mid-request): counted as 499
 };
 

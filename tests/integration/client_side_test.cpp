@@ -434,5 +434,50 @@ TEST(ClientSide, AnEarlyUpstreamAnswerIsRelayedNotA502) {
     EXPECT_TRUE(c.closed_by_peer(5s));
 }
 
+// ---------------------------------------------------------------------------------------------
+// 6. --max-buffered-bytes
+
+// Room for two 1000-byte bodies (and their answers): two slow senders hold theirs, a third is
+// refused with 503 + Retry-After in its route's style and never forwarded; the two complete.
+TEST(ClientSide, BufferedBodiesPastTheBoundAre503WithRetryAfter) {
+    fake_upstream up(
+        [](const std::string&) { return fake_upstream::answer(200, customer_answer); });
+    shim gate(up.port(), {"--max-buffered-bytes", "2600"});
+    std::string body = R"({"user_group_id":"g1","name":")";
+    body += std::string(1000 - body.size() - 2, 'n') + "\"}";
+    ASSERT_EQ(body.size(), 1000u);
+    const std::string head =
+        "POST /api/update_user_group/ HTTP/1.1\r\nHost: x\r\nExplo-Authorization: Token a\r\n" +
+        explo_json + "Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n";
+    // The 100 Continue comes once the body's share is held.
+    raw_client a(gate.port), b(gate.port);
+    a.send(head);
+    ASSERT_EQ(a.read_response().status, 100u);
+    b.send(head);
+    ASSERT_EQ(b.read_response().status, 100u);
+    a.send(body.substr(0, 10));
+    b.send(body.substr(0, 10));
+    {
+        raw_client c(gate.port);
+        c.send(head);
+        const auto r = c.read_response();
+        EXPECT_EQ(r.status, 503u) << r.head;
+        EXPECT_EQ(header_of(r.head, "Retry-After"), "1") << r.head;
+        EXPECT_NE(r.body.find("\"success\":0"), std::string::npos) << r.body;  // Explo's style
+        EXPECT_TRUE(c.closed_by_peer(5s));
+    }
+    a.send(body.substr(10));
+    b.send(body.substr(10));
+    EXPECT_EQ(a.read_response().status, 200u);
+    EXPECT_EQ(b.read_response().status, 200u);
+    EXPECT_EQ(up.requests().size(), 2u);
+    // Their shares are given back: the next two fit again.
+    for (int i = 0; i < 2; ++i) {
+        auto r = request(gate.port, "POST", "/api/update_user_group/", body,
+                         "Explo-Authorization: Token a\r\n" + explo_json);
+        EXPECT_EQ(r.status, 200u) << r.head << r.body;
+    }
+}
+
 }  // namespace
 }  // namespace shimgate::testing
