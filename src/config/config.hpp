@@ -48,13 +48,16 @@ struct config {
     bool ready_requires_upstream = false;  // /readyz also connects to the upstream
     std::chrono::milliseconds upstream_idle_timeout{4000};  // an idle pooled connection's life
     std::chrono::milliseconds dns_refresh{30000};           // the --upstream name resolved again
-    std::chrono::milliseconds eject_time{10000};  // an address whose connect failed is skipped
+    std::chrono::milliseconds eject_time{10000};    // an address whose connect failed is skipped
+    std::chrono::milliseconds body_timeout{60000};  // a whole request body, from its head
 
     std::uint64_t max_body = 1048576;
     std::size_t max_header_bytes = 16384;
     std::size_t max_header_fields = 100;
     std::size_t max_request_line = 8192;
     std::size_t max_connections = 10000;
+    // Translated bodies held in memory at once, requests and answers, process-wide (503 past it).
+    std::uint64_t max_buffered_bytes = 268435456;
 };
 
 }  // namespace shimgate

@@ -92,7 +92,11 @@ po::options_description describe() {
         "seconds between lookups of the --upstream name (default 30; a failed one keeps the "
         "last answer)")("eject-time", po::value<std::string>(),
                         "seconds an upstream address whose connect failed is skipped (default 10)")(
+        "body-timeout", po::value<std::string>(),
+        "seconds for a whole request body, from its head (default 60)")(
         "max-body", po::value<std::string>(), "largest request body in bytes (default 1048576)")(
+        "max-buffered-bytes", po::value<std::string>(),
+        "translated bodies held in memory at once, process-wide (default 268435456)")(
         "max-header-bytes", po::value<std::string>(),
         "largest header block in bytes (default 16384)")(
         "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
@@ -281,14 +285,15 @@ flags_result parse_flags(int argc, const char* const* argv) {
         const char* name;
         std::chrono::milliseconds* out;
     };
-    for (auto [name, out] : {duration_flag{"upstream-timeout", &c.upstream_timeout},
-                             duration_flag{"connect-timeout", &c.connect_timeout},
-                             duration_flag{"header-timeout", &c.header_timeout},
-                             duration_flag{"idle-timeout", &c.idle_timeout},
-                             duration_flag{"drain-timeout", &c.drain_timeout},
-                             duration_flag{"upstream-idle-timeout", &c.upstream_idle_timeout},
-                             duration_flag{"dns-refresh", &c.dns_refresh},
-                             duration_flag{"eject-time", &c.eject_time}}) {
+    for (auto [name, out] :
+         {duration_flag{"upstream-timeout", &c.upstream_timeout},
+          duration_flag{"connect-timeout", &c.connect_timeout},
+          duration_flag{"header-timeout", &c.header_timeout},
+          duration_flag{"idle-timeout", &c.idle_timeout},
+          duration_flag{"drain-timeout", &c.drain_timeout},
+          duration_flag{"upstream-idle-timeout", &c.upstream_idle_timeout},
+          duration_flag{"dns-refresh", &c.dns_refresh}, duration_flag{"eject-time", &c.eject_time},
+          duration_flag{"body-timeout", &c.body_timeout}}) {
         if (vm.count(name) && !parse_seconds(get(name), *out))
             return r.error = fail(
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),
@@ -313,6 +318,9 @@ flags_result parse_flags(int argc, const char* const* argv) {
     c.ready_requires_upstream = vm.count("ready-requires-upstream") != 0;
     if (vm.count("max-body") && !parse_count(get("max-body"), c.max_body))
         return r.error = fail("max-body", "expected a positive byte count"), r;
+    if (vm.count("max-buffered-bytes") &&
+        !parse_count(get("max-buffered-bytes"), c.max_buffered_bytes))
+        return r.error = fail("max-buffered-bytes", "expected a positive byte count"), r;
     if (vm.count("max-header-bytes") && !parse_count(get("max-header-bytes"), c.max_header_bytes))
         return r.error = fail("max-header-bytes", "expected a positive byte count"), r;
     if (vm.count("max-header-fields") &&

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "net/buffer_budget.hpp"
+#include "proxy/chunked_scan.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/head.hpp"
 #include "proxy/head_parser.hpp"
@@ -24,6 +26,11 @@ struct request_scratch {
     // The parsers writing into them, started per message (an idle connection holds neither).
     std::optional<request_flat_parser> parser;
     std::optional<response_flat_parser> upstream_parser;
+    // A chunked request body's framing, checked as its bytes arrive.
+    chunked_scan chunks;
+    // The translated bodies' share of --max-buffered-bytes (released when the scratch is given
+    // back).
+    buffer_hold buffered;
     std::string out;                     // every head the session writes
     std::string path;                    // the normalised path
     std::string upstream_target;         // the target with --upstream's prefix

@@ -51,7 +51,7 @@ net::awaitable<void> flush_access_lines(worker& w) {
 net::awaitable<void> deadline_sweeper(worker& w) {
     const config& c = w.cfg;
     auto period = sweep_period(std::min({c.upstream_timeout, c.connect_timeout, c.header_timeout,
-                                         c.idle_timeout, c.upstream_idle_timeout}));
+                                         c.idle_timeout, c.upstream_idle_timeout, c.body_timeout}));
     net::steady_timer tick(w.ioc);
     while (!w.draining || !w.deadlines.empty()) {
         tick.expires_after(period);
@@ -178,6 +178,7 @@ int server::run() {
         auto w = std::make_unique<worker>(cfg_, upstream_endpoints_, rules_, listener_tls_,
                                           upstream_tls_, open_connections_);
         w->access = access_.get();
+        w->budget = &budget_;
         w->acceptor.emplace(w->ioc);
         if (auto bind_ec = open_acceptor(*w->acceptor, endpoint)) {
             log_error("--listen " + describe(endpoint) + ": " + bind_ec.message());

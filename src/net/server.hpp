@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
+#include "net/buffer_budget.hpp"
 #include "net/tls.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
@@ -51,6 +52,7 @@ class server {
     // Declared before the workers: sessions still alive when a worker is destroyed give theirs
     // back.
     std::atomic<std::size_t> open_connections_{0};
+    buffer_budget budget_{cfg_.max_buffered_bytes};  // shared by the workers
     std::atomic<std::uint64_t> rule_reloads_applied_{0}, rule_reloads_refused_{0}, rules_loaded_{0};
     std::atomic<double> last_reload_success_{0};  // seconds since the epoch
     std::atomic<bool> draining_{false};

@@ -198,6 +198,9 @@ net::awaitable<client_session::next> client_session::handle_request() {
     auto& req = parser_->get();
     head_verdict v = check_request_framing(req);
     if (v.ok()) v = check_expect(req);
+    // The chunked body bytes that came with the head: a bad one is refused before anything else.
+    if (v.ok() && buffered_chunks_bad())
+        v = {400, "malformed chunked body", refusal_reason::framing};
     if (!v.ok())
         co_return co_await refuse(nullptr, error_style::problem, v.status, v.reason, v.kind, false);
     parser_->body_limit(w_.cfg.max_body);  // enforced while reading a chunked body
@@ -248,6 +251,9 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
             const bool continued = co_await send_continue_if_expected();
             if (!continued) co_return next::close;
             const exchange_error read = co_await read_whole_body(rs().body);
+            // Pass-through: a client gone or too slow is not answered, its connection closed.
+            if (read == exchange_error::client_gone || read == exchange_error::body_timeout)
+                co_return unanswered(read);
             if (read != exchange_error::none)
                 co_return co_await refuse(nullptr, error_style::problem, read, false);
             buffered_body = rs().body;
@@ -268,12 +274,25 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         const bool continued = co_await send_continue_if_expected();
         if (!continued) co_return next::close;
         const exchange_error streamed = co_await upstream_.stream_body(
-            stream_, buffer_, *parser_, body.kind == body_framing::chunked, relay_buffer(),
-            rq_.bytes_in);
+            stream_, buffer_, *parser_, body.kind == body_framing::chunked, &rs().chunks,
+            relay_buffer(), rq_.start + w_.cfg.body_timeout, rq_.bytes_in);
+        // The upstream stopped taking the body: it may have answered early (RFC 9112 §9.6), and
+        // that answer is relayed rather than a 502; the client's connection closes after it,
+        // since the rest of its body was not read.
+        if (streamed == exchange_error::upstream_body_failed) {
+            const auto early = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
+            const exchange_error answered =
+                co_await upstream_.read_head(rs(), req.method() == http::verb::head, early);
+            if (answered == exchange_error::none) {
+                close_after_ = true;
+                co_return co_await relay_answer(req.method() == http::verb::head);
+            }
+        }
         if (streamed != exchange_error::none) {
-            upstream_.abandon();
+            upstream_.abandon();  // the upstream connection is never held by a failed body
             close_after_ = true;
-            if (streamed == exchange_error::client_gone) co_return next::close;
+            if (streamed == exchange_error::client_gone || streamed == exchange_error::body_timeout)
+                co_return unanswered(streamed);
             co_return co_await refuse(nullptr, error_style::problem, streamed, false);
         }
     }
@@ -373,6 +392,7 @@ void client_session::return_scratch() noexcept {
     if (rs_) {
         rs_->parser.reset();
         rs_->upstream_parser.reset();
+        rs_->buffered.release();
     }
     w_.scratches.give(std::move(rs_));
 }

@@ -64,6 +64,11 @@ class client_session {
 
     // The client's side.
     boost::asio::awaitable<exchange_error> read_whole_body(std::string& out);
+    // Starts the check of a chunked body (rs().chunks) on what is buffered already; true: bad.
+    bool buffered_chunks_bad();
+    // A request whose client went away (499) or whose body came too late for an answer (408 on
+    // pass-through): counted and logged as such, nothing written, the connection closed.
+    next unanswered(exchange_error e);
     boost::asio::awaitable<bool> send_continue_if_expected();
     // The shim's own answer. Arguments are views: GCC 12 double-destroys temporaries with
     // destructors inside co_await expressions, so none are created there. Nor is a co_await the
@@ -89,6 +94,8 @@ class client_session {
     bool client_keep_alive() const;
     bool body_pending() const;
     bool body_over_limit() const;  // a Content-Length over --max-body
+    // A translated body's declared length taken from --max-buffered-bytes; false: no room.
+    bool hold_declared_body();
     // The target with --upstream's path prefix (built in the scratch when there is one).
     std::string_view upstream_target(std::string_view target);
     forward_info forwarding();

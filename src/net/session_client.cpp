@@ -24,18 +24,41 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
     out.clear();
     if (auto len = parser_->content_length()) out.reserve(*len);
     char* relay = relay_buffer();
+    chunked_scan* scan = parser_->chunked() ? &rs().chunks : nullptr;
+    // A translated body without a length takes its share of --max-buffered-bytes as it arrives
+    // (with one, it was taken at the head).
+    const bool grows = rq_.route && !parser_->content_length();
+    // One deadline for the whole body, from its head, so a trickle cannot stretch it; it only
+    // cancels the read, so that the request can still be answered (408).
+    stream_.tcp().cancels_at(rq_.start + w_.cfg.body_timeout);
     while (!parser_->is_done()) {
-        stream_.tcp().expires_after(w_.cfg.idle_timeout);
         std::size_t got = 0;
         beast::error_code ec = parse_body_piece(buffer_, *parser_, relay, worker::relay_size);
-        if (ec == http::error::need_more) ec = co_await read_and_parse(stream_, buffer_, *parser_);
+        if (ec == http::error::need_more)
+            ec = co_await read_and_parse(stream_, buffer_, *parser_, scan);
         ec = body_piece_done(*parser_, ec, worker::relay_size, got);
         out.append(relay, got);
         rq_.bytes_in = out.size();
-        if (ec == http::error::body_limit) co_return exchange_error::body_too_large;
-        if (ec) co_return exchange_error::body_incomplete;
+        if (ec) co_return client_body_error(ec);
+        if (grows && !rs().buffered.grow(*w_.budget, got)) co_return exchange_error::buffers_full;
     }
+    stream_.tcp().expires_after(w_.cfg.idle_timeout);  // the body deadline is over
     co_return exchange_error::none;
+}
+
+bool client_session::buffered_chunks_bad() {
+    rs().chunks.reset();
+    if (!parser_->chunked()) return false;
+    return rs().chunks.feed(as_view(buffer_.data())) == chunked_scan::verdict::bad;
+}
+
+client_session::next client_session::unanswered(exchange_error e) {
+    const exchange_outcome& o = outcome_of(e);
+    w_.metrics.count_refusal(o.reason);
+    if (rq_.request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq_.request_id);
+    rq_.status = o.status;
+    close_after_ = true;
+    return next::close;
 }
 
 // A client that sent `Expect: 100-continue` waits for the 100 before its body. False: the client
@@ -64,9 +87,10 @@ void client_session::write_answer_head(unsigned status, std::string_view content
                                        std::size_t body_size, const rule* route, bool keep_alive,
                                        std::string_view challenge) {
     rs().out.clear();
-    write_own_answer_head(rs().out,
-                          {status, content_type, body_size, route, keep_alive,
-                           parser_ ? parser_->get().version() : 11u, rq_.request_id, challenge});
+    // The shim's only 503 is --max-buffered-bytes: a moment later there is room again.
+    write_own_answer_head(rs().out, {status, content_type, body_size, route, keep_alive,
+                                     parser_ ? parser_->get().version() : 11u, rq_.request_id,
+                                     challenge, status == 503 ? "1" : ""});
     if (w_.cfg.server_timing) add_server_timing_field();
 }
 

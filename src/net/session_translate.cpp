@@ -34,7 +34,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     // Header-level checks first (credential, Content-Type, declared size): a refused request is
     // answered without reading its body.
     rq_.route = first;
-    auto token = authenticate(*first, req);
+    auto token = authenticate(*first, req, rules.credential_headers);
     if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
     // A deprecated route in a brownout or past its sunset is answered 410 on the head: nothing of
     // the body is needed (when every rule of the path says so; else once the body picked one).
@@ -49,6 +49,10 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         why = body_limit_refusal(w_.cfg.max_body);
         co_return co_await refuse(first, first->errors, *why, false);
     }
+    // The body will be held whole: its share of --max-buffered-bytes is taken now, before the
+    // 100 Continue, or it is a 503 and nothing is read or forwarded.
+    if (!hold_declared_body())
+        co_return co_await refuse(first, first->errors, exchange_error::buffers_full, false);
     const bool continued = co_await send_continue_if_expected();
     if (!continued) co_return next::close;
     const exchange_error read = co_await read_whole_body(rs().body);
@@ -56,6 +60,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         why = body_limit_refusal(w_.cfg.max_body);
         co_return co_await refuse(first, first->errors, *why, false);
     }
+    if (read == exchange_error::client_gone) co_return unanswered(read);
     if (read != exchange_error::none) co_return co_await refuse(first, first->errors, read, false);
     why = transform_body(token.value(), query, arrival);
     const rule* r = rq_.route;
@@ -78,7 +83,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
             e = exchange_error::upstream_malformed;
         } else {
             e = co_await upstream_.read_body(rs().upstream_body, max_upstream_answer, deadline,
-                                             relay_buffer());
+                                             relay_buffer(), &rs().buffered);
         }
     }
     if (e != exchange_error::none) {
@@ -92,7 +97,11 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     client_answer& a = rs().answer;  // reused, like rs().call
     rewrite_response(*r, upstream_status, rs().upstream_body, w_.json, a);
     if (a.status == 502) w_.metrics.count_refusal(refusal_reason::upstream_error);
-    co_return co_await send_answer(a.status, a.content_type, a.body, r, client_keep_alive());
+    // Every 401 carries a challenge: the upstream's, or the shim's own (into rs().challenge).
+    if (a.status == 401) relayed_challenge(*r, upstream_.answer(), rs().challenge);
+    const std::string_view challenge = a.status == 401 ? std::string_view(rs().challenge) : "";
+    co_return co_await send_answer(a.status, a.content_type, a.body, r, client_keep_alive(),
+                                   challenge);
 }
 
 // The rule picked by the body's shape (into rq_.route) and the canonical call built from the body
@@ -140,6 +149,11 @@ void client_session::write_translated_head(const rule_set& rules, const upstream
     rs().out.clear();
     write_upstream_head(rs().out, call.method, upstream_target(call.target), parser_->get(),
                         forwarding(), {body_framing::length, call.body.size()}, drop, add);
+}
+
+bool client_session::hold_declared_body() {
+    const auto len = parser_->content_length();
+    return !len || rs().buffered.grow(*w_.budget, *len);
 }
 
 }  // namespace shimgate

@@ -7,7 +7,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 net::awaitable<beast::error_code> read_and_parse(flex_stream& s, client_buffer& b,
-                                                 request_flat_parser& p) {
+                                                 request_flat_parser& p, chunked_scan* scan) {
     for (;;) {
         const std::size_t size = beast::read_size(b, 65536);
         if (size == 0) co_return http::error::buffer_overflow;
@@ -19,6 +19,11 @@ net::awaitable<beast::error_code> read_and_parse(flex_stream& s, client_buffer& 
         }
         auto [ec, n] = co_await s.async_read_some(space, use_tuple);
         b.commit(n);
+        if (scan && n) {
+            const std::string_view all = as_view(b.data());
+            if (scan->feed(all.substr(all.size() - n)) == chunked_scan::verdict::bad)
+                co_return http::error::bad_chunk;
+        }
         if (ec == net::error::eof) {
             if (!p.got_some()) co_return http::error::end_of_stream;
             beast::error_code end;

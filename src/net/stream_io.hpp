@@ -26,6 +26,7 @@
 
 #include "net/block_pool.hpp"
 #include "net/flex_stream.hpp"
+#include "proxy/chunked_scan.hpp"
 #include "proxy/head_parser.hpp"
 
 namespace shimgate {
@@ -77,9 +78,11 @@ boost::beast::error_code parse_buffered(client_buffer& b,
 
 // Reads until the parser makes a step, with http::async_read_some's results: a close before any
 // byte of the message is end_of_stream; a close after some is handed to the parser (it ends a
-// close-delimited body, or is partial_message).
+// close-delimited body, or is partial_message). With `scan` (a chunked body), each byte read is
+// checked by it before the parser sees it: bad_chunk as soon as a bad one arrives.
 boost::asio::awaitable<boost::beast::error_code> read_and_parse(flex_stream& s, client_buffer& b,
-                                                                request_flat_parser& p);
+                                                                request_flat_parser& p,
+                                                                chunked_scan* scan = nullptr);
 
 // One step of a request body, in the same two steps:
 //   ec = parse_body_piece(buffer, parser, relay, size);

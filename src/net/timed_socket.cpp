@@ -23,7 +23,10 @@ void timed_socket::expire_if_due(clock::time_point now) noexcept {
     if (expired_ || deadline_ > now) return;
     expired_ = true;
     boost::system::error_code ignored;
-    socket_.close(ignored);  // as beast::tcp_stream: a timed-out connection is over
+    if (cancel_only_)
+        socket_.cancel(ignored);
+    else
+        socket_.close(ignored);  // as beast::tcp_stream: a timed-out connection is over
 }
 
 void sweep_deadlines(timed_socket_list& list, timed_socket::clock::time_point now) noexcept {

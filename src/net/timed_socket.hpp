@@ -69,6 +69,14 @@ class timed_socket : public timed_socket_hook {
     void expires_at(clock::time_point t) noexcept {
         deadline_ = t;
         expired_ = false;
+        cancel_only_ = false;
+    }
+    // As expires_at, but a passed deadline only cancels the pending operation (it completes with
+    // beast::error::timeout) and leaves the socket open, so that an answer (a 408) can still be
+    // written once another deadline is set.
+    void cancels_at(clock::time_point t) noexcept {
+        expires_at(t);
+        cancel_only_ = true;
     }
     void expires_never() noexcept { expires_at(clock::time_point::max()); }
     bool expired() const noexcept { return expired_; }
@@ -223,6 +231,7 @@ class timed_socket : public timed_socket_hook {
     socket_type socket_;
     clock::time_point deadline_ = clock::time_point::max();
     bool expired_ = false;
+    bool cancel_only_ = false;  // cancels_at: the deadline cancels, the socket stays open
     bool close_watched_ = false;
 };
 

@@ -32,6 +32,15 @@ bool closed_unanswered(const beast::error_code& ec) {
 
 }  // namespace
 
+exchange_error client_body_error(const beast::error_code& ec) noexcept {
+    if (ec == http::error::body_limit) return exchange_error::body_too_large;
+    if (ec == beast::error::timeout) return exchange_error::body_timeout;
+    if (ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
+        ec != http::error::end_of_stream && ec != http::error::partial_message)
+        return exchange_error::body_malformed;
+    return exchange_error::client_gone;  // closed or reset mid-body, or its socket failed
+}
+
 bool upstream_exchange::safe_to_repeat(http::verb method) noexcept {
     switch (method) {
         case http::verb::get:
@@ -100,25 +109,20 @@ net::awaitable<exchange_error> upstream_exchange::resend_fresh() {
     co_return exchange_error::none;
 }
 
-net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& client,
-                                                              client_buffer& buffer,
-                                                              request_flat_parser& parser,
-                                                              bool chunked, char* relay,
-                                                              std::uint64_t& bytes_in) {
+net::awaitable<exchange_error> upstream_exchange::stream_body(
+    flex_stream& client, client_buffer& buffer, request_flat_parser& parser, bool chunked,
+    chunked_scan* scan, char* relay, steady_time body_deadline, std::uint64_t& bytes_in) {
     char size_line[24];
     while (!parser.is_done()) {
-        client.tcp().expires_after(w_.cfg.idle_timeout);
+        client.tcp().expires_at(body_deadline);  // one deadline for the whole body
         std::size_t got = 0;
         beast::error_code ec = parse_body_piece(buffer, parser, relay, worker::relay_size);
-        if (ec == http::error::need_more) ec = co_await read_and_parse(client, buffer, parser);
+        if (ec == http::error::need_more)
+            ec = co_await read_and_parse(client, buffer, parser, chunked ? scan : nullptr);
         ec = body_piece_done(parser, ec, worker::relay_size, got);
-        if (ec == http::error::body_limit) co_return exchange_error::body_too_large;
-        if (ec && ec.category() == http::make_error_code(http::error::bad_chunk).category() &&
-            ec != http::error::end_of_stream && ec != http::error::partial_message) {
-            co_return exchange_error::body_malformed;
-        }
-        if (ec) co_return exchange_error::client_gone;  // the client went away or its socket failed
+        if (ec) co_return client_body_error(ec);
         bytes_in += got;
+        if (final_answer_waiting()) co_return exchange_error::upstream_body_failed;
         const piece_frame frame = frame_piece(chunked, got, parser.is_done(), size_line);
         std::array<net::const_buffer, 3> bufs{net::buffer(frame.prefix), net::buffer(relay, got),
                                               net::buffer(frame.suffix)};
@@ -129,7 +133,23 @@ net::awaitable<exchange_error> upstream_exchange::stream_body(flex_stream& clien
             wec = co_await write_rest(up_->stream, bufs, n);
         if (wec) co_return timeout_or(timed_out(wec), exchange_error::upstream_body_failed);
     }
+    client.tcp().expires_after(w_.cfg.idle_timeout);  // the body deadline is over
     co_return exchange_error::none;
+}
+
+// An upstream that answers before the body is all written (RFC 9112 §9.6: an early 413, 401,
+// ...) is heard before the next piece: the session then reads and relays its answer. Only when the
+// reactor saw bytes arrive (the plain path: always) is the socket peeked at; a TLS upstream is not
+// (its records, session tickets among them, say nothing before they are decrypted), nor is an
+// interim 1xx taken for an answer (the upstream still wants the body).
+bool upstream_exchange::final_answer_waiting() noexcept {
+    if (up_->stream.tls() || !up_->stream.tcp().readable_edge_pending()) return false;
+    char peek[10];
+    beast::error_code ec;
+    const std::size_t n =
+        up_->stream.socket().receive(net::buffer(peek), net::socket_base::message_peek, ec);
+    if (ec || n == 0) return false;  // nothing, or a close: the next write says so
+    return !(n == sizeof peek && peek[9] == '1');
 }
 
 net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs, bool head_request,
@@ -183,10 +203,13 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
 }
 
 net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, std::size_t limit,
-                                                            steady_time deadline, char* relay) {
+                                                            steady_time deadline, char* relay,
+                                                            buffer_hold* hold) {
     out.clear();
-    if (auto len = parser_->content_length()) {
+    const auto len = parser_->content_length();
+    if (len) {
         if (*len > limit) co_return exchange_error::upstream_too_large;
+        if (hold && !hold->grow(*w_.budget, *len)) co_return exchange_error::buffers_full;
         out.reserve(*len);
     }
     while (!parser_->is_done()) {
@@ -195,6 +218,7 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
         if (const exchange_error e = piece_done(ec, got); e != exchange_error::none) co_return e;
         out.append(relay, got);
         if (out.size() > limit) co_return exchange_error::upstream_too_large;
+        if (hold && !len && !hold->grow(*w_.budget, got)) co_return exchange_error::buffers_full;
     }
     co_return exchange_error::none;
 }

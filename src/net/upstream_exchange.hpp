@@ -20,6 +20,10 @@
 
 namespace shimgate {
 
+// What a failed step of reading a client's body (body_piece_done's error) means: over --max-body,
+// past --body-timeout, malformed framing, or the client gone (a close or reset mid-body).
+exchange_error client_body_error(const boost::beast::error_code& ec) noexcept;
+
 class upstream_exchange {
   public:
     using steady_time = std::chrono::steady_clock::time_point;
@@ -41,19 +45,26 @@ class upstream_exchange {
     static bool safe_to_repeat(boost::beast::http::verb method) noexcept;
 
     // The rest of the client's body (read with `client`'s stream, buffer and parser), re-chunked
-    // when `chunked`, through `relay` (relay_size bytes). `bytes_in` grows by what was read.
+    // when `chunked` (its bytes checked by `scan` as they arrive), through `relay` (relay_size
+    // bytes), all of it by `body_deadline` (then the client's connection is closed).
+    // `bytes_in` grows by what was read.
     boost::asio::awaitable<exchange_error> stream_body(flex_stream& client, client_buffer& buffer,
                                                        request_flat_parser& parser, bool chunked,
-                                                       char* relay, std::uint64_t& bytes_in);
+                                                       chunked_scan* scan, char* relay,
+                                                       steady_time body_deadline,
+                                                       std::uint64_t& bytes_in);
 
     // The final answer head into `rs.upstream_head` (its parser in `rs.upstream_parser`), within
     // `deadline`. A HEAD request's answer has no body.
     boost::asio::awaitable<exchange_error> read_head(request_scratch& rs, bool head_request,
                                                      steady_time deadline);
 
-    // The whole answer body into `out` (at most `limit` bytes), within `deadline`.
+    // The whole answer body into `out` (at most `limit` bytes), within `deadline`, its size
+    // taken by `hold` from --max-buffered-bytes (at its Content-Length, or as it arrives):
+    // buffers_full when there is no room.
     boost::asio::awaitable<exchange_error> read_body(std::string& out, std::size_t limit,
-                                                     steady_time deadline, char* relay);
+                                                     steady_time deadline, char* relay,
+                                                     buffer_hold* hold);
 
     // One piece of the answer body into `relay`, within `deadline`, in two steps so that no
     // coroutine frame is added to Beast's read:
@@ -92,6 +103,7 @@ class upstream_exchange {
   private:
     // The replay: a new connection, the whole request written again.
     boost::asio::awaitable<exchange_error> resend_fresh();
+    bool final_answer_waiting() noexcept;
 
     worker& w_;
     upstream_connection_ptr up_;

@@ -13,6 +13,7 @@
 #include "config/rule_set.hpp"
 #include "json/json_context.hpp"
 #include "net/block_pool.hpp"
+#include "net/buffer_budget.hpp"
 #include "net/request_scratch.hpp"
 #include "net/timed_socket.hpp"
 #include "net/tls.hpp"
@@ -65,6 +66,7 @@ struct worker {
     migration_tracker migration;
     std::mt19937_64 ids{std::random_device{}()};  // request ids
     access_log* access = nullptr;                 // process-wide writer, null: no access log
+    buffer_budget* budget = nullptr;              // process-wide --max-buffered-bytes
     std::string access_lines;                     // lines not yet handed to the writer
 };
 

@@ -26,6 +26,12 @@ const char* to_string(refusal_reason r) noexcept {
             return "upstream_error";
         case refusal_reason::gone:
             return "gone";
+        case refusal_reason::client_abort:
+            return "client_abort";
+        case refusal_reason::body_timeout:
+            return "body_timeout";
+        case refusal_reason::overloaded:
+            return "overloaded";
         case refusal_reason::count_:
             break;
     }

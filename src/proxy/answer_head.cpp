@@ -8,11 +8,12 @@
 namespace shimgate {
 
 void write_own_answer_head(std::string& out, const own_answer& a) {
-    std::array<header_pair, 6> add{};
+    std::array<header_pair, 7> add{};
     std::size_t n = 0;
     add[n++] = {"Content-Type", a.content_type};
     add[n++] = {request_id_field, a.request_id};
     if (!a.challenge.empty()) add[n++] = {"WWW-Authenticate", a.challenge};
+    if (!a.retry_after.empty()) add[n++] = {"Retry-After", a.retry_after};
     if (a.route && a.route->deprecation.enabled) {
         const deprecation_rule& d = a.route->deprecation;
         add[n++] = {"Deprecation", d.deprecation_value};

@@ -25,7 +25,8 @@ struct own_answer {
     bool keep_alive = false;
     unsigned client_version = 11;  // 10 or 11
     std::string_view request_id;
-    std::string_view challenge;  // WWW-Authenticate value; empty: none
+    std::string_view challenge;    // WWW-Authenticate value; empty: none
+    std::string_view retry_after;  // Retry-After value (a 503); empty: none
 };
 
 // Appends the whole head of `a` to `out`.

@@ -2,6 +2,8 @@
 
 #include <boost/beast/core/string.hpp>
 
+#include "proxy/answer_head.hpp"
+
 namespace shimgate {
 namespace {
 
@@ -34,23 +36,33 @@ bool is_token_char(char c) {
 
 }  // namespace
 
-result<std::string_view> authenticate(const rule& r, const head_fields& headers) {
+result<std::string_view> authenticate(const rule& r, const head_fields& headers,
+                                      std::span<const std::string> credential_headers) {
     const credential_source* source = nullptr;
     std::string_view value;
-    std::size_t count = 0;
+    std::size_t count = 0;   // the rule's own credential headers
+    std::size_t others = 0;  // credential headers of other dialects
     for (const field_view f : headers) {
+        bool own = false;
         for (const auto& src : r.accept) {
             if (!same_name(f.name_string(), src.header)) continue;
             ++count;
+            own = true;
             source = &src;
             value = f.value();
         }
+        if (own) continue;
+        for (const auto& name : credential_headers) {
+            if (!same_name(f.name_string(), name)) continue;
+            ++others;
+            break;
+        }
     }
-    if (count == 0) return unauthorized(r, "missing credential");
     // Two credentials could be read differently by the shim and the upstream: refuse both.
-    if (count > 1)
+    if (count + others > 1)
         return refusal{400, "two credential headers: send exactly one of " + expected(r),
                        refusal_reason::auth};
+    if (count == 0) return unauthorized(r, "missing credential");
 
     std::size_t i = 0;
     while (i < value.size() && is_space(value[i])) ++i;
@@ -74,6 +86,16 @@ result<std::string_view> authenticate(const rule& r, const head_fields& headers)
                                 "malformed " + source->header +
                                     " credential (whitespace or control character in the token)");
     return token;
+}
+
+void relayed_challenge(const rule& r, const head_fields& upstream_headers, std::string& out) {
+    out.clear();
+    for (const field_view f : upstream_headers) {
+        if (f.name() != http::field::www_authenticate || f.value().empty()) continue;
+        if (!out.empty()) out += ", ";
+        out += f.value();
+    }
+    if (out.empty()) make_challenge(r, out);
 }
 
 std::optional<refusal> check_content_type(const head_fields& headers) {

@@ -9,7 +9,7 @@ namespace {
 using enum refusal_reason;
 
 // In the order of exchange_error.
-constexpr std::array<exchange_outcome, 12> outcomes{{
+constexpr std::array<exchange_outcome, 14> outcomes{{
     {0, "", framing},  // none: never answered from here
     {502, "upstream unreachable", upstream_error},
     {504, "upstream timed out", upstream_timeout},
@@ -21,7 +21,9 @@ constexpr std::array<exchange_outcome, 12> outcomes{{
     {413, "request body over the limit", size},
     {400, "malformed chunked body", framing},
     {400, "request body incomplete", framing},
-    {0, "", framing},  // client_gone: nothing can be said
+    {408, "request body not received within the body timeout", body_timeout},
+    {503, "too many bodies held in memory: retry shortly", overloaded},
+    {499, "client closed the connection", client_abort},  // logged and counted, never sent
 }};
 
 static_assert(outcomes.size() == static_cast<std::size_t>(exchange_error::client_gone) + 1);

@@ -21,11 +21,13 @@ enum class exchange_error : std::uint8_t {
     body_too_large,        // the client's body passed --max-body
     body_malformed,        // the client's chunked framing is broken
     body_incomplete,       // the client's body ended early (a close) or could not be read
-    client_gone,           // the client's socket failed: nothing can be answered
+    body_timeout,          // the client's body did not arrive within --body-timeout of its head
+    buffers_full,          // holding one more translated body would pass --max-buffered-bytes
+    client_gone,           // the client went away (closed or reset mid-request): counted as 499
 };
 
 struct exchange_outcome {
-    unsigned status;           // what the client is answered; 0: nothing (client_gone)
+    unsigned status;           // what the client is answered (client_gone: 499, never sent)
     std::string_view message;  // the answer's text
     refusal_reason reason;     // what /metrics counts it as
 };

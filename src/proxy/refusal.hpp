@@ -23,6 +23,9 @@ enum class refusal_reason : std::uint8_t {
     upstream_timeout,  // 504
     upstream_error,    // 502: unreachable, reset, malformed, 5xx, TLS verification
     gone,              // 410: a deprecated route in a brownout or past its sunset
+    client_abort,      // 499 (logged, never sent): the client went away mid-request
+    body_timeout,      // 408: the body did not arrive within --body-timeout
+    overloaded,        // 503: --max-buffered-bytes reached
     count_
 };
 constexpr std::size_t refusal_reason_count = static_cast<std::size_t>(refusal_reason::count_);

@@ -78,6 +78,44 @@ TEST(Auth, TwoCredentialHeadersAre400) {
     EXPECT_EQ(a.error().status, 400u);
 }
 
+// A credential header of another dialect beside the rule's own is a second credential too (the
+// upstream could read the call as coming from either caller); alone, it is no credential at all.
+TEST(Auth, ACredentialHeaderOfAnyKnownDialectCountsAsASecond) {
+    const std::vector<std::string> known{"authorization", "explo-authorization"};
+    head_fields f1, f2, f3, f4;
+    f1.add("Explo-Authorization", "Token a");
+    f1.add("Authorization", "Token b");
+    auto a = authenticate(explo_rule(), f1, known);
+    ASSERT_FALSE(a);
+    EXPECT_EQ(a.error().status, 400u);
+    EXPECT_EQ(a.error().reason, refusal_reason::auth);
+    EXPECT_NE(a.error().message.find("two credential headers"), std::string::npos);
+
+    f2.add("authorization", "Bearer b");  // order and case do not matter
+    f2.add("explo-authorization", "Token a");
+    a = authenticate(explo_rule(), f2, known);
+    ASSERT_FALSE(a);
+    EXPECT_EQ(a.error().status, 400u);
+
+    f3.add("Authorization", "Token a");  // two of another dialect, none of the rule's own
+    f3.add("Authorization", "Token b");
+    a = authenticate(explo_rule(), f3, known);
+    ASSERT_FALSE(a);
+    EXPECT_EQ(a.error().status, 400u);
+
+    f4.add("Explo-Authorization", "Token a");
+    f4.add("X-Other", "Token b");  // not a credential header of the rule set
+    a = authenticate(explo_rule(), f4, known);
+    ASSERT_TRUE(a) << a.error().message;
+    EXPECT_EQ(a.value(), "a");
+
+    head_fields f5;
+    f5.add("Authorization", "Token a");
+    a = authenticate(explo_rule(), f5, known);
+    ASSERT_FALSE(a);
+    EXPECT_EQ(a.error().status, 401u);
+}
+
 TEST(Auth, EmptyOrMalformedToken) {
     for (const char* value : {"Token", "Token ", "Token a b", "Token a\tb", "Token a\x01", ""}) {
         head_fields f;

@@ -118,6 +118,29 @@ TEST(Flags, DnsRefreshAndEjectTime) {
     }
 }
 
+TEST(Flags, BodyTimeoutAndBufferedBytes) {
+    auto d = parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r"});
+    ASSERT_EQ(d.error, "");
+    EXPECT_EQ(d.cfg.body_timeout.count(), 60000);
+    EXPECT_EQ(d.cfg.max_buffered_bytes, 268435456u);
+    auto r = parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r", "--body-timeout",
+                    "2.5", "--max-buffered-bytes", "4096"});
+    ASSERT_EQ(r.error, "");
+    EXPECT_EQ(r.cfg.body_timeout.count(), 2500);
+    EXPECT_EQ(r.cfg.max_buffered_bytes, 4096u);
+    EXPECT_EQ(parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r",
+                     "--body-timeout", "0"})
+                  .error,
+              "--body-timeout: expected a positive number of seconds, got \"0\"");
+    EXPECT_EQ(parse({"--listen", "a:1", "--upstream", "http://a:1", "--rules", "r",
+                     "--max-buffered-bytes", "lots"})
+                  .error,
+              "--max-buffered-bytes: expected a positive byte count");
+    const auto help = parse({"--help"}).help;
+    EXPECT_NE(help.find("--body-timeout"), std::string::npos);
+    EXPECT_NE(help.find("--max-buffered-bytes"), std::string::npos);
+}
+
 TEST(Flags, HelpListsEveryContractFlag) {
     auto r = parse({"--help"});
     for (const char* flag :

@@ -25,9 +25,11 @@ std::vector<std::string> lines_starting(const std::string& text, const std::stri
 }
 
 TEST(Metrics, RefusalReasonNames) {
-    const char* expected[] = {"framing",       "head_too_large", "auth", "content_type",
-                              "size",          "bad_json",       "type", "upstream_timeout",
-                              "upstream_error", "gone"};
+    const char* expected[] = {
+        "framing",        "head_too_large", "auth",         "content_type",
+        "size",           "bad_json",       "type",         "upstream_timeout",
+        "upstream_error", "gone",           "client_abort", "body_timeout",
+        "overloaded"};
     static_assert(std::size(expected) == refusal_reason_count);
     for (std::size_t i = 0; i < refusal_reason_count; ++i)
         EXPECT_STREQ(to_string(static_cast<refusal_reason>(i)), expected[i]);
@@ -147,6 +149,9 @@ shimgate_refusals_total{reason="type"} 0
 shimgate_refusals_total{reason="upstream_timeout"} 0
 shimgate_refusals_total{reason="upstream_error"} 0
 shimgate_refusals_total{reason="gone"} 0
+shimgate_refusals_total{reason="client_abort"} 0
+shimgate_refusals_total{reason="body_timeout"} 0
+shimgate_refusals_total{reason="overloaded"} 0
 # HELP shimgate_upstream_latency_seconds Upstream exchange: first byte sent upstream to the whole answer read or relayed.
 # TYPE shimgate_upstream_latency_seconds histogram
 shimgate_upstream_latency_seconds_bucket{le="0.0001"} 0

@@ -81,6 +81,42 @@ TEST(TimedSocket, SweepPastTheDeadlineFailsThePendingReadWithTimeout) {
     EXPECT_EQ(*result, boost::beast::error::timeout);
 }
 
+// cancels_at (a body deadline that must still let the shim answer 408): the pending read fails
+// with timeout, the socket stays open, and once another deadline is set it can be written to.
+TEST(TimedSocket, CancelOnlyDeadlineFailsTheReadAndKeepsTheSocketOpen) {
+    net::io_context ioc;
+    socket_pair p(ioc);
+    timed_socket_list list;
+    timed_socket s({std::move(p.server), list});
+    s.cancels_at(std::chrono::steady_clock::now() + 1h);
+    std::array<char, 16> buf{};
+    std::optional<boost::system::error_code> result;
+    s.async_read_some(net::buffer(buf), [&](auto ec, std::size_t) { result = ec; });
+    ioc.poll();
+    sweep_deadlines(list, std::chrono::steady_clock::now());
+    ioc.poll();
+    EXPECT_FALSE(result);
+
+    s.cancels_at(std::chrono::steady_clock::now());
+    sweep_deadlines(list, std::chrono::steady_clock::now());
+    ASSERT_TRUE(run_until(ioc, [&] { return result.has_value(); }));
+    EXPECT_EQ(*result, boost::beast::error::timeout);
+    EXPECT_TRUE(s.socket().is_open());
+
+    s.expires_after(1h);
+    boost::system::error_code ec;
+    EXPECT_EQ(s.write_now(net::buffer("408", 3), ec), 3u);
+    EXPECT_FALSE(ec);
+    std::array<char, 3> got{};
+    net::read(p.client, net::buffer(got));
+    EXPECT_EQ(std::string_view(got.data(), got.size()), "408");
+
+    // expires_at after cancels_at closes again, as before.
+    s.expires_at(std::chrono::steady_clock::now());
+    sweep_deadlines(list, std::chrono::steady_clock::now());
+    EXPECT_FALSE(s.socket().is_open());
+}
+
 TEST(TimedSocket, ReadsAndWritesBeforeTheDeadlineAndLeavesTheListWhenDestroyed) {
     net::io_context ioc;
     socket_pair p(ioc);
