@@ -114,9 +114,9 @@ net::awaitable<void> client_session::run() {
         if (rq_.status != 0) {  // something was answered: count and log it
             const bool head_read = parser_ && parser_->is_header_done();
             rq_.upstream = upstream_.remote();
-            rq_.client_ip = peer_trusted_ && head_read
-                                ? client_address(parser_->get(), peer_ip_, w_.cfg.trusted)
-                                : std::string_view(peer_ip_);
+            // Only the access log reads the client address; empty means the peer's.
+            if (w_.access && peer_trusted_ && head_read)
+                rq_.client_ip = client_address(parser_->get(), peer_ip_, w_.cfg.trusted);
             account_request(w_.metrics, {w_.access, w_.access_lines}, rq_,
                             head_read ? &parser_->get() : nullptr, peer_ip_);
         }
