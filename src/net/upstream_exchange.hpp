@@ -91,7 +91,6 @@ class upstream_exchange {
         return std::chrono::steady_clock::now() - start_;
     }
     bool started() const noexcept { return start_ != steady_time{}; }
-    void reset_clock() noexcept { start_ = {}; }
     // The address of the upstream connection the last send used (port 0: none), kept after the
     // connection is gone; and forgetting it and the clock when a new request begins.
     const boost::asio::ip::tcp::endpoint& remote() const noexcept { return remote_; }
