@@ -2,7 +2,8 @@
 # (only when something is missing), then configure and build with a preset.
 
 build_packages=(g++ cmake ninja-build libboost1.81-dev libboost-program-options1.81-dev
-                libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev curl openssl)
+                libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev curl openssl
+                libsqlite3-dev)
 # Real peers the tests talk to: the Prometheus text parser and a browser for the /migration page;
 # for deploy/ (tests/deploy/): the YAML parser for the Kubernetes manifests, systemd-analyze
 # (verify, security) for the unit, logrotate for the rotation snippet.

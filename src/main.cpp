@@ -5,6 +5,8 @@
 
 #include "config/flags.hpp"
 #include "config/rule_loader.hpp"
+#include "ledger/client_names.hpp"
+#include "ledger/ledger_store.hpp"
 #include "net/server.hpp"
 #include "net/tls.hpp"
 #include "observe/access_log.hpp"
@@ -66,9 +68,24 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    // The client ledger's store and names: a file that cannot be used is a start-up error; a
+    // PostgreSQL server that is down is an outage the ledger rides out (ledger_service).
+    store_opening ledger = open_ledger_store(cfg.ledger);
+    if (!ledger.error.empty()) {
+        std::cerr << "shimgate: --ledger: " << ledger.error << "\n";
+        return 2;
+    }
+    client_names_or_error names;
+    if (!cfg.clients_file.empty()) {
+        names = load_client_names(cfg.clients_file);
+        if (!names.error.empty()) {
+            std::cerr << "shimgate: " << names.error << "\n";
+            return 2;
+        }
+    }
     log_info("shimgate " SHIMGATE_VERSION " (revision " + std::string(source_revision()) +
              ") starting: " + describe_flags(cfg));
     server s(std::move(cfg), rules.rules, listener_tls.context, upstream_tls.context,
-             std::move(access));
+             std::move(access), std::move(ledger.store), std::move(names.names));
     return s.run();
 }

@@ -58,6 +58,11 @@ struct config {
     std::size_t max_connections = 10000;
     // Translated bodies held in memory at once, requests and answers, process-wide (503 past it).
     std::uint64_t max_buffered_bytes = 268435456;
+
+    // The client ledger (contract §6.2): where it is kept, how often deltas are written, names.
+    std::string ledger = "sqlite:shimgate-ledger.sqlite3";
+    std::chrono::milliseconds ledger_flush{5000};
+    std::string clients_file;  // "" = no names
 };
 
 }  // namespace shimgate

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "ledger/ledger_store.hpp"
+
 namespace shimgate {
 namespace {
 
@@ -101,7 +103,14 @@ po::options_description describe() {
         "largest header block in bytes (default 16384)")(
         "max-header-fields", po::value<std::string>(), "most header fields (default 100)")(
         "max-connections", po::value<std::string>(),
-        "most open client connections (default 10000)");
+        "most open client connections (default 10000)")(
+        "ledger", po::value<std::string>(),
+        "where the client ledger of deprecated routes is kept: sqlite:PATH, "
+        "postgresql://user:pass@host:port/db or none (default sqlite:shimgate-ledger.sqlite3)")(
+        "ledger-flush", po::value<std::string>(),
+        "seconds between writes of the ledger's new calls (default 5)")(
+        "clients", po::value<std::string>(),
+        "JSON file naming clients: {\"<fingerprint>\": \"name\"} (reloaded on SIGHUP)");
     return d;
 }
 
@@ -214,6 +223,9 @@ std::string describe_flags(const config& c) {
     s += " --max-header-fields " + std::to_string(c.max_header_fields);
     s += " --max-connections " + std::to_string(c.max_connections);
     if (c.server_timing) s += " --server-timing";
+    s += " --ledger " + ledger_source(c.ledger);
+    s += " --ledger-flush " + seconds_text(c.ledger_flush);
+    if (!c.clients_file.empty()) s += " --clients " + c.clients_file;
     return s;
 }
 
@@ -263,6 +275,8 @@ flags_result parse_flags(int argc, const char* const* argv) {
     c.admin = get("admin");
     c.access_log = get("access-log");
     c.server_timing = vm.count("server-timing") != 0;
+    if (vm.count("ledger")) c.ledger = get("ledger");
+    c.clients_file = get("clients");
     if (c.tls_cert.empty() != c.tls_key.empty())
         return r.error = fail(c.tls_cert.empty() ? "tls-key" : "tls-cert",
                               "needs --tls-cert and --tls-key together"),
@@ -293,7 +307,8 @@ flags_result parse_flags(int argc, const char* const* argv) {
           duration_flag{"drain-timeout", &c.drain_timeout},
           duration_flag{"upstream-idle-timeout", &c.upstream_idle_timeout},
           duration_flag{"dns-refresh", &c.dns_refresh}, duration_flag{"eject-time", &c.eject_time},
-          duration_flag{"body-timeout", &c.body_timeout}}) {
+          duration_flag{"body-timeout", &c.body_timeout},
+          duration_flag{"ledger-flush", &c.ledger_flush}}) {
         if (vm.count(name) && !parse_seconds(get(name), *out))
             return r.error = fail(
                        name, "expected a positive number of seconds, got \"" + get(name) + "\""),

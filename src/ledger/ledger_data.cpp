@@ -96,14 +96,18 @@ std::uint64_t fingerprint_of(std::string_view token) {
     return v;
 }
 
-std::string fingerprint_hex(std::uint64_t fingerprint) {
+void format_fingerprint(std::uint64_t fingerprint, char (&out)[16]) noexcept {
     static constexpr char digits[] = "0123456789abcdef";
-    std::string out(16, '0');
     for (int i = 15; i >= 0; --i) {
-        out[static_cast<std::size_t>(i)] = digits[fingerprint & 0xf];
+        out[i] = digits[fingerprint & 0xf];
         fingerprint >>= 4;
     }
-    return out;
+}
+
+std::string fingerprint_hex(std::uint64_t fingerprint) {
+    char out[16];
+    format_fingerprint(fingerprint, out);
+    return std::string(out, sizeof out);
 }
 
 std::optional<std::uint64_t> parse_fingerprint(std::string_view hex) noexcept {
@@ -111,10 +115,14 @@ std::optional<std::uint64_t> parse_fingerprint(std::string_view hex) noexcept {
     std::uint64_t v = 0;
     for (char c : hex) {
         int d = 0;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-        else return std::nullopt;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return std::nullopt;
         v = (v << 4) | static_cast<std::uint64_t>(d);
     }
     return v;

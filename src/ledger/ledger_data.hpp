@@ -62,6 +62,7 @@ struct ledger_data {
 // The first 64 bits of SHA-256("shimgate-credential-v1:" + token); never reversible to the token.
 std::uint64_t fingerprint_of(std::string_view token);
 std::string fingerprint_hex(std::uint64_t fingerprint);  // 16 lowercase hex characters
+void format_fingerprint(std::uint64_t fingerprint, char (&out)[16]) noexcept;  // the same, no heap
 // 16 hex characters (either case) → the fingerprint; anything else → nullopt.
 std::optional<std::uint64_t> parse_fingerprint(std::string_view hex) noexcept;
 

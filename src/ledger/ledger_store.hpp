@@ -46,4 +46,11 @@ store_opening open_sqlite_store(const std::string& path);
 // the ledger rides out, not a failed start.
 store_opening open_postgres_store(const std::string& uri);
 
+// --ledger: "none", "sqlite:PATH" or a libpq URI ("postgresql://..." / "postgres://...") → a store
+// (null for "none"), or `error` (one line) for anything else or a store that cannot be opened.
+store_opening open_ledger_store(const std::string& url);
+// The URL as logs and pages may show it: the password of a postgresql:// URI replaced by "***";
+// "none (in memory)" for none.
+std::string ledger_source(const std::string& url);
+
 }  // namespace shimgate

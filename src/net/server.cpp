@@ -16,11 +16,13 @@
 
 #include "config/rule_loader.hpp"
 #include "json/simdjson_support.hpp"
+#include "ledger/ledger_service.hpp"
 #include "net/session.hpp"
 #include "net/upstream_resolver.hpp"
 #include "net/worker.hpp"
 #include "observe/admin.hpp"
 #include "observe/log.hpp"
+#include "observe/migration_page.hpp"
 #include "observe/process_stats.hpp"
 
 namespace shimgate {
@@ -131,12 +133,15 @@ boost::system::error_code open_acceptor(tcp::acceptor& acc, const tcp::endpoint&
 }  // namespace
 
 server::server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls,
-               tls_context_ptr upstream_tls, std::unique_ptr<access_log> access)
+               tls_context_ptr upstream_tls, std::unique_ptr<access_log> access,
+               std::unique_ptr<ledger_store> ledger, client_names names)
     : cfg_(std::move(cfg)),
       rules_(std::move(rules)),
       listener_tls_(std::move(listener_tls)),
       upstream_tls_(std::move(upstream_tls)),
-      access_(std::move(access)) {
+      access_(std::move(access)),
+      ledger_store_(std::move(ledger)),
+      shown_{rules_, std::make_shared<const client_names>(std::move(names))} {
     rules_loaded_ = rules_ ? rules_->rules.size() : 0;
     last_reload_success_ = seconds_since_epoch();
 }
@@ -186,7 +191,16 @@ int server::run() {
         }
         workers_.push_back(std::move(w));
     }
+    std::vector<ledger_recorder*> recorders;
+    for (auto& w : workers_) recorders.push_back(&w->ledger);
+    ledger_ = std::make_unique<ledger_service>(std::move(ledger_store_), ledger_source(cfg_.ledger),
+                                               cfg_.ledger_flush, std::move(recorders));
     if (!start_admin()) return 1;
+    ledger_->start();
+    log_info("client ledger: " + ledger_source(cfg_.ledger) +
+             (cfg_.ledger == "none"
+                  ? std::string(", lost at exit")
+                  : ", written every " + std::to_string(cfg_.ledger_flush.count()) + " ms"));
     log_info(std::string("listening on ") + (listener_tls_ ? "https://" : "http://") +
              describe(endpoint) + " (upstream " + (cfg_.upstream.tls ? "https://" : "http://") +
              cfg_.upstream.host_header + cfg_.upstream.prefix + ", " +
@@ -258,6 +272,7 @@ int server::run() {
     main_ioc.run();
     for (auto& t : threads) t.join();
     if (admin_) admin_->stop();
+    ledger_->stop();  // writes what the workers still hold
     access_.reset();  // writes what is left
     log_info("stopped");
     return 0;
@@ -267,6 +282,7 @@ bool server::start_admin() {
     if (cfg_.admin.empty()) return true;
     admin_sources sources;
     sources.collect = [this] { return collect(); };
+    sources.migration = [this](bool json) { return migration(json); };
     sources.ready = [this] { return ready(); };
     sources.require_upstream = cfg_.ready_requires_upstream;
     std::string error;
@@ -294,7 +310,24 @@ void server::reload() {
         ++rule_reloads_applied_;
         last_reload_success_ = seconds_since_epoch();
         for (auto& w : workers_) net::post(w->ioc, [&w = *w, rs = loaded.rules] { w.rules = rs; });
+        {
+            std::lock_guard lock(shown_mutex_);
+            shown_.rules = loaded.rules;
+        }
         log_info("rules reloaded: " + std::to_string(loaded.rules->rules.size()) + " rules");
+    }
+    if (!cfg_.clients_file.empty()) {
+        client_names_or_error names = load_client_names(cfg_.clients_file);
+        if (!names.error.empty()) {
+            log_error("client names reload refused, the previous names stay: " + names.error);
+        } else {
+            const std::size_t n = names.names.size();
+            {
+                std::lock_guard lock(shown_mutex_);
+                shown_.names = std::make_shared<const client_names>(std::move(names.names));
+            }
+            log_info("client names reloaded: " + std::to_string(n) + " names");
+        }
     }
     if (listener_tls_) {
         // New connections get the new certificate; open ones keep the context they began with.
@@ -326,24 +359,21 @@ void server::start_drain() {
     }
 }
 
-net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect() {
+net::awaitable<metrics_snapshot> server::collect() {
     metrics_snapshot m;
-    migration_snapshot mig;
     for (auto& w : workers_) {
         if (w->ioc.stopped()) continue;  // drained: nobody would run the copy task
         auto part = co_await net::co_spawn(
             w->ioc,
-            [&w = *w]()
-                -> net::awaitable<std::tuple<worker_metrics, pool_metrics, migration_snapshot>> {
+            [&w = *w]() -> net::awaitable<std::pair<worker_metrics, pool_metrics>> {
                 const pool_stats& ps = w.pool.stats();
                 pool_metrics pm{w.pool.idle_count(), ps.connects,    ps.connect_failures, ps.reuses,
                                 ps.stale_dropped,    ps.tls_resumed, ps.retries};
-                co_return std::tuple{w.metrics, pm, w.migration.snapshot()};
+                co_return std::pair{w.metrics, pm};
             },
             net::use_awaitable);
-        m.requests.add(std::get<0>(part));
-        m.pool.add(std::get<1>(part));
-        mig.add(std::get<2>(part));
+        m.requests.add(part.first);
+        m.pool.add(part.second);
     }
     m.process.open_connections = open_connections_.load();
     m.process.rule_reloads_applied = rule_reloads_applied_.load();
@@ -354,7 +384,46 @@ net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> server::collect(
     m.process.ready = ready();  // the admin listener adds the upstream probe when required
     m.version = SHIMGATE_VERSION;
     m.simdjson_kernel = ondemand_kernel;
-    co_return std::pair{std::move(m), std::move(mig)};
+    m.ledger = ledger_metrics();
+    co_return m;
+}
+
+server::shown server::now_shown() {
+    std::lock_guard lock(shown_mutex_);
+    return shown_;
+}
+
+ledger_figures server::ledger_metrics() {
+    ledger_figures f;
+    const ledger_counts counts = ledger_->counts();
+    const auto names = now_shown().names;
+    for (const auto& [id, c] : counts.calls) {
+        std::string client = "other";
+        if (id.fingerprint != 0) {
+            auto name = names->find(id.fingerprint);
+            client = name != names->end() ? name->second : fingerprint_hex(id.fingerprint);
+        }
+        f.calls.push_back({id.rule, std::move(client), c.ok, c.gone, c.error});
+    }
+    f.flush_failures = counts.flush_failures;
+    f.dropped = counts.dropped;
+    return f;
+}
+
+net::awaitable<std::string> server::migration(bool json) {
+    const ledger_view view = co_await ledger_->view();
+    const shown s = now_shown();
+    migration_input in{s.rules,
+                       &view.data,
+                       s.names.get(),
+                       view.since,
+                       view.source,
+                       view.problem,
+                       std::chrono::system_clock::now()};
+    if (!json) co_return render_migration_html(in);
+    std::string body = render_migration_json(in);
+    body.push_back('\n');
+    co_return body;
 }
 
 }  // namespace shimgate

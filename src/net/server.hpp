@@ -7,30 +7,35 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
+#include "ledger/client_names.hpp"
+#include "ledger/ledger_store.hpp"
 #include "net/buffer_budget.hpp"
 #include "net/tls.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
-#include "observe/migration.hpp"
 
 namespace shimgate {
 
 struct worker;
 class admin_server;
+class ledger_service;
 using tcp_endpoint = boost::asio::ip::tcp::endpoint;
 
 class server {
   public:
     // `listener_tls` null: plain HTTP. `upstream_tls` null: the upstream is http://.
-    // `access` null: no access log.
+    // `access` null: no access log. `ledger` null: the client ledger in memory only (--ledger
+    // none); `names` from --clients.
     server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls,
-           tls_context_ptr upstream_tls, std::unique_ptr<access_log> access);
+           tls_context_ptr upstream_tls, std::unique_ptr<access_log> access,
+           std::unique_ptr<ledger_store> ledger, client_names names);
     ~server();
 
     // Binds and serves until SIGTERM/SIGINT has drained; returns the exit code. Start-up
@@ -43,7 +48,17 @@ class server {
     void start_drain();  // SIGTERM / SIGINT, after --drain-delay
     bool ready() const;  // rules loaded and not draining: /readyz and shimgate_ready
     // A merged copy of every worker's figures, gathered on each worker's own thread.
-    boost::asio::awaitable<std::pair<metrics_snapshot, migration_snapshot>> collect();
+    boost::asio::awaitable<metrics_snapshot> collect();
+    // /migration: the ledger (stored + not yet written) rendered as a page or JSON.
+    boost::asio::awaitable<std::string> migration(bool json);
+    ledger_figures ledger_metrics();  // the ledger's counters, clients named
+
+    // Read by the admin thread, replaced by the main thread on reload.
+    struct shown {
+        rule_set_ptr rules;
+        std::shared_ptr<const client_names> names;
+    };
+    shown now_shown();
 
     config cfg_;
     rule_set_ptr rules_;
@@ -57,6 +72,12 @@ class server {
     std::atomic<double> last_reload_success_{0};  // seconds since the epoch
     std::atomic<bool> draining_{false};
     std::vector<tcp_endpoint> upstream_endpoints_;
+    std::unique_ptr<ledger_store> ledger_store_;  // until the ledger service takes it
+    std::mutex shown_mutex_;
+    shown shown_;
+    // Stopped (its last write done) after the workers and the admin listener stopped; destroyed
+    // after the admin listener, whose /migration may wait on it.
+    std::unique_ptr<ledger_service> ledger_;
     // Before the workers: a scrape suspended on a worker's io_context is destroyed with that
     // io_context, so the workers go first (members are destroyed in reverse order).
     std::unique_ptr<admin_server> admin_;

@@ -10,6 +10,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "ledger/ledger_calls.hpp"
 #include "proxy/answer_head.hpp"
 #include "proxy/auth.hpp"
 #include "proxy/client_address.hpp"
@@ -117,6 +118,8 @@ net::awaitable<void> client_session::run() {
             // Only the access log reads the client address; empty means the peer's.
             if (w_.access && peer_trusted_ && head_read)
                 rq_.client_ip = client_address(parser_->get(), peer_ip_, w_.cfg.trusted);
+            note_ledger_call(w_.ledger, rq_, head_read ? &parser_->get() : nullptr,
+                             w_.access != nullptr);
             account_request(w_.metrics, {w_.access, w_.access_lines}, rq_,
                             head_read ? &parser_->get() : nullptr, peer_ip_);
         }

@@ -38,10 +38,13 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
     // A deprecated route in a brownout or past its sunset is answered 410 on the head: nothing of
     // the body is needed (when every rule of the path says so; else once the body picked one).
+    rq_.credential = token.value();  // for the client ledger, once answered
     const auto arrival = std::chrono::system_clock::now();
-    if (first->deprecation.enabled) w_.migration.record(first->name, token.value(), arrival);
     std::optional<refusal> why = gone_for_all(match, arrival);
-    if (why) co_return co_await refuse(first, first->errors, *why, !body_pending());
+    if (why) {
+        rq_.lifecycle_gone = true;
+        co_return co_await refuse(first, first->errors, *why, !body_pending());
+    }
     why = check_content_type(req);
     if (!why) why = check_content_encoding(req);
     if (why) co_return co_await refuse(first, first->errors, *why, !body_pending());
@@ -113,8 +116,10 @@ std::optional<refusal> client_session::transform_body(
     const body_choice choice = select_by_body(match, rs().body, w_.json);
     rq_.route = choice.picked;
     if (const lifecycle_state s = lifecycle_at(choice.picked->deprecation, arrival);
-        s.phase != route_phase::open)
+        s.phase != route_phase::open) {
+        rq_.lifecycle_gone = true;
         return gone_refusal(choice.picked->deprecation, s);
+    }
     return transform_request(*choice.picked, match.params, token, query, choice.body, w_.json,
                              rs().call);  // reused: no allocation per request once grown
 }

@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
 #include "json/json_context.hpp"
+#include "ledger/ledger_recorder.hpp"
 #include "net/block_pool.hpp"
 #include "net/buffer_budget.hpp"
 #include "net/request_scratch.hpp"
@@ -20,7 +21,6 @@
 #include "net/upstream_pool.hpp"
 #include "observe/access_log.hpp"
 #include "observe/metrics.hpp"
-#include "observe/migration.hpp"
 
 namespace shimgate {
 
@@ -63,7 +63,7 @@ struct worker {
 
     // Observability, touched only on this thread; scrapes copy them on this thread too.
     worker_metrics metrics;
-    migration_tracker migration;
+    ledger_recorder ledger;  // this worker's share of the client ledger (ledger_service takes it)
     std::mt19937_64 ids{std::random_device{}()};  // request ids
     access_log* access = nullptr;                 // process-wide writer, null: no access log
     buffer_budget* budget = nullptr;              // process-wide --max-buffered-bytes

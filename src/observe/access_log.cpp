@@ -159,15 +159,15 @@ void nullable(Sink& out, std::string_view s) {
 
 // The strings of a line, each cut to its bound.
 struct line_strings {
-    std::string_view peer, client_ip, method, path, host, rule, dialect, upstream_addr, request_id,
-        trace_id, user_agent, error;
+    std::string_view peer, client_ip, method, path, host, rule, dialect, client, upstream_addr,
+        request_id, trace_id, user_agent, error;
     std::size_t total() const noexcept {
         return peer.size() + client_ip.size() + method.size() + path.size() + host.size() +
-               rule.size() + dialect.size() + upstream_addr.size() + request_id.size() +
-               trace_id.size() + user_agent.size() + error.size();
+               rule.size() + dialect.size() + client.size() + upstream_addr.size() +
+               request_id.size() + trace_id.size() + user_agent.size() + error.size();
     }
     bool plain() const noexcept {
-        for (std::string_view v : {peer, client_ip, method, path, host, rule, dialect,
+        for (std::string_view v : {peer, client_ip, method, path, host, rule, dialect, client,
                                    upstream_addr, request_id, trace_id, user_agent, error})
             if (!is_plain_json_text(v)) return false;
         return true;
@@ -193,6 +193,8 @@ void write_record(Sink& out, const access_record& r, const line_strings& s) {
     nullable(out, s.rule);
     out.literal(R"(,"dialect":)");
     nullable(out, s.dialect);
+    out.literal(R"(,"client":)");
+    nullable(out, s.client);
     out.literal(R"(,"status":)");
     out.number(r.status);
     out.literal(R"(,"upstream_status":)");
@@ -226,8 +228,8 @@ void write_record(Sink& out, const access_record& r, const line_strings& s) {
     out.literal("}\n");
 }
 
-// Keys, punctuation, quotes, the time and the widest numbers: 409 bytes; strings come on top.
-constexpr std::size_t max_fixed_size = 420;
+// Keys, punctuation, quotes, the time and the widest numbers: 420 bytes; strings come on top.
+constexpr std::size_t max_fixed_size = 432;
 constexpr std::size_t stack_line_size = 2048;
 
 // At most `max` bytes, not splitting a UTF-8 sequence (a cut in invalid text is harmless: the
@@ -287,6 +289,7 @@ void append_access_record(std::string& out, const access_record& r) {
     s.host = cut_text(r.host, max_header_bytes);
     s.rule = r.rule;
     s.dialect = r.dialect;
+    s.client = cut_text(r.client, max_short_bytes);
     s.upstream_addr = cut_text(r.upstream_addr, max_short_bytes);
     s.request_id = cut_text(r.request_id, max_id_bytes);
     s.trace_id = cut_text(r.trace_id, max_short_bytes);

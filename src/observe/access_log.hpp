@@ -26,12 +26,13 @@ struct access_record {
     std::string_view host;  // the Host field; "": null
     std::string_view rule;  // "" for pass-through
     std::string_view dialect;
-    unsigned status = 0;                    // sent to the client
-    unsigned upstream_status = 0;           // 0: none (refused before the upstream, or it failed)
-    std::string_view upstream_addr;         // "ip:port" of the upstream connection; "": null
-    std::uint64_t bytes_in = 0;             // request body bytes received
-    std::uint64_t bytes_out = 0;            // response body bytes sent
-    std::chrono::microseconds duration{0};  // head complete -> answer written
+    std::string_view client;         // a dialect route's credential fingerprint (16 hex); "": null
+    unsigned status = 0;             // sent to the client
+    unsigned upstream_status = 0;    // 0: none (refused before the upstream, or it failed)
+    std::string_view upstream_addr;  // "ip:port" of the upstream connection; "": null
+    std::uint64_t bytes_in = 0;      // request body bytes received
+    std::uint64_t bytes_out = 0;     // response body bytes sent
+    std::chrono::microseconds duration{0};           // head complete -> answer written
     std::chrono::microseconds upstream_duration{0};  // 0: no upstream exchange
     std::string_view request_id;
     std::string_view trace_id;    // from a valid traceparent; "": null

@@ -187,31 +187,32 @@ net::awaitable<admin_answer> answer(admin_impl& s, const http::request<http::emp
         co_return a;
     }
 
-    std::pair<metrics_snapshot, migration_snapshot> snap;
-    if (s.sources.collect) {
-        try {
-            snap = co_await s.sources.collect();
-        } catch (const std::exception& e) {
-            log_error(std::string("admin: collecting metrics failed: ") + e.what());
-            co_return problem(http::status::internal_server_error, "collecting metrics failed");
-        }
-    }
     if (path == "/metrics") {
+        metrics_snapshot snap;
+        if (s.sources.collect) {
+            try {
+                snap = co_await s.sources.collect();
+            } catch (const std::exception& e) {
+                log_error(std::string("admin: collecting metrics failed: ") + e.what());
+                co_return problem(http::status::internal_server_error, "collecting metrics failed");
+            }
+        }
         const std::string why = co_await readiness(s);
-        snap.first.process.ready = why.empty();
+        snap.process.ready = why.empty();
         a.content_type = "text/plain; version=0.0.4; charset=utf-8";
-        a.body = render_prometheus(snap.first);
+        a.body = render_prometheus(snap);
         co_return a;
     }
+    if (!s.sources.migration) co_return problem(http::status::not_found, "no client ledger here");
     const auto accept = req[http::field::accept];
-    if (wants_json(query, std::string_view(accept.data(), accept.size()))) {
-        a.content_type = "application/json";
-        a.body = render_migration_json(snap.second);
-        a.body.push_back('\n');
-    } else {
-        a.content_type = "text/html; charset=utf-8";
-        a.body = render_migration_html(snap.second, std::chrono::system_clock::now());
+    const bool json = wants_json(query, std::string_view(accept.data(), accept.size()));
+    try {
+        a.body = co_await s.sources.migration(json);
+    } catch (const std::exception& e) {
+        log_error(std::string("admin: reading the client ledger failed: ") + e.what());
+        co_return problem(http::status::internal_server_error, "reading the client ledger failed");
     }
+    a.content_type = json ? "application/json" : "text/html; charset=utf-8";
     co_return a;
 }
 

@@ -20,15 +20,16 @@
 #include <vector>
 
 #include "observe/metrics.hpp"
-#include "observe/migration.hpp"
 
 namespace shimgate {
 
 struct admin_sources {
     // A merged snapshot of every worker (and the process figures, version, kernel). Called on the
     // admin thread; the awaitable must complete on the admin thread too. It may throw (500).
-    std::function<boost::asio::awaitable<std::pair<metrics_snapshot, migration_snapshot>>()>
-        collect;
+    std::function<boost::asio::awaitable<metrics_snapshot>()> collect;
+    // The /migration page (false) or its JSON (true), from the client ledger. Same rules as
+    // `collect`; unset: 404.
+    std::function<boost::asio::awaitable<std::string>(bool json)> migration;
     // Rules loaded and not draining. Called on the admin thread (read atomics). Unset: true.
     std::function<bool()> ready;
     // --ready-requires-upstream: ready also needs a TCP connect to the upstream.

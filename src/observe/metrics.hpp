@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <vector>
 
 #include "observe/process_stats.hpp"
 #include "proxy/refusal.hpp"
@@ -94,6 +95,17 @@ struct process_figures {
 };
 
 // Everything a /metrics scrape shows.
+// The client ledger's counters (contract §6.2), since this process started.
+struct ledger_figures {
+    struct series {
+        std::string rule, client;  // client: its --clients name, its fingerprint, or "other"
+        std::uint64_t ok = 0, gone = 0, error = 0;
+    };
+    std::vector<series> calls;  // known clients' calls of deprecated routes
+    std::uint64_t flush_failures = 0;
+    std::uint64_t dropped = 0;  // calls not kept while the store was unreachable (bound reached)
+};
+
 struct metrics_snapshot {
     worker_metrics requests;
     pool_metrics pool;
@@ -101,6 +113,7 @@ struct metrics_snapshot {
     process_stats proc;  // the standard process_* series (read from /proc at scrape time)
     std::string version;
     std::string simdjson_kernel;
+    ledger_figures ledger;
 };
 
 }  // namespace shimgate

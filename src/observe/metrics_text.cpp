@@ -251,6 +251,34 @@ std::string render_prometheus(const metrics_snapshot& s) {
     single(out, "ready", "gauge", "1 when rules are loaded and the server is not draining.",
            s.process.ready ? 1 : 0);
 
+    header(out, "deprecated_calls_total", "counter",
+           "Calls of deprecated routes by clients the ledger knows, by outcome (ok: upstream 2xx, "
+           "gone: 410 brownout or sunset, error: anything else); at most 1000 clients per rule, "
+           "the rest as client=\"other\".");
+    for (const auto& c : s.ledger.calls) {
+        for (auto [outcome, n] :
+             {std::pair{"ok", c.ok}, std::pair{"gone", c.gone}, std::pair{"error", c.error}}) {
+            out += prefix;
+            out += "deprecated_calls_total{rule=\"";
+            append_prometheus_label_value(out, c.rule);
+            out += "\",client=\"";
+            append_prometheus_label_value(out, c.client);
+            out += "\",outcome=\"";
+            out += outcome;
+            out += "\"} ";
+            append_uint(out, n);
+            out.push_back('\n');
+        }
+    }
+    single(out, "ledger_flush_failures_total", "counter",
+           "Writes or reads of the client ledger's store that failed (the calls are kept and "
+           "written when it is back).",
+           s.ledger.flush_failures);
+    single(out, "ledger_dropped_calls_total", "counter",
+           "Calls of known clients not kept because the unwritten deltas reached their bound "
+           "while the ledger's store was unreachable.",
+           s.ledger.dropped);
+
     header(out, "build_info", "gauge", "Build information; the value is always 1.");
     out += prefix;
     out += "build_info{version=\"";

@@ -9,12 +9,10 @@
 #include <string_view>
 
 #include "config/rule_set.hpp"
+#include "ledger/client_names.hpp"
 #include "ledger/ledger_data.hpp"
 
 namespace shimgate {
-
-// --clients FILE: fingerprint → a human name.
-using client_names = std::map<std::uint64_t, std::string>;
 
 enum class client_status {
     active,    // called the deprecated route in the last 7 days (today, UTC, and the six before)

@@ -2,6 +2,8 @@
 // facts, a stack buffer for the upstream address), written at once into the worker's batch.
 #include "observe/request_accounting.hpp"
 
+#include "ledger/ledger_data.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -85,6 +87,11 @@ void account_request(worker_metrics& metrics, access_sink sink, const request_fa
     }
     rec.rule = rule_name;
     rec.dialect = dialect;
+    char client[16];
+    if (facts.has_client) {
+        format_fingerprint(facts.client, client);
+        rec.client = std::string_view(client, sizeof client);
+    }
     rec.status = facts.status;
     rec.upstream_status = facts.upstream_status;
     char upstream_addr[64];

@@ -39,6 +39,13 @@ struct request_facts {
     std::string client_ip;
     boost::asio::ip::tcp::endpoint upstream;  // the upstream connection used; port 0: none
     request_error error = request_error::none;
+    // The client ledger (contract §6.2): the accepted credential of a dialect route's call (a
+    // view into the request head); whether the route's lifecycle answered it 410; the
+    // credential's fingerprint, once worked out (the access log's "client").
+    std::string_view credential;
+    bool lifecycle_gone = false;
+    bool has_client = false;
+    std::uint64_t client = 0;
 };
 
 // The status a request is counted under in shimgate_requests_total: the one sent, except that a

@@ -190,6 +190,11 @@ shim::shim(unsigned short upstream_port, std::vector<std::string> extra)
               a.push_back("--threads");
               a.push_back("2");
           }
+          // No ledger file in the tests' working directory unless a test asks for one.
+          if (!given("--ledger")) {
+              a.push_back("--ledger");
+              a.push_back("none");
+          }
           a.insert(a.end(), extra.begin(), extra.end());
           return a;
       }()) {

@@ -64,7 +64,8 @@ struct temp_rules {
     std::string read(const std::string& name) const;
 };
 
-// shimgate on 127.0.0.1:0 in front of `upstream_port`, with the default rules unless given.
+// shimgate on 127.0.0.1:0 in front of `upstream_port`, with the default rules, 2 threads and
+// --ledger none unless given.
 struct shim {
     shim(unsigned short upstream_port, std::vector<std::string> extra = {});
     child_process proc;

@@ -118,7 +118,7 @@ TEST(AccessLog, ExactLine) {
         line_for(example_record()),
         R"({"time":"2026-11-23T15:04:05.123Z","peer":"203.0.113.7:51234",)"
         R"("client_ip":"203.0.113.7:51234","method":"POST",)"
-        R"("path":"/v1/customers/a\"b\\c","host":null,"rule":null,"dialect":null,"status":401,)"
+        R"("path":"/v1/customers/a\"b\\c","host":null,"rule":null,"dialect":null,"client":null,"status":401,)"
         R"("upstream_status":null,"upstream_addr":null,"bytes_in":17,"bytes_out":1234567890123,)"
         R"("duration_ms":12.345,"upstream_ms":null,"request_id":"req-1\t","trace_id":null,)"
         R"("user_agent":null,"error":null})"
@@ -131,6 +131,7 @@ TEST(AccessLog, ExactLine) {
     r.path = "/v1/customers/42";
     r.rule = "create-customer";
     r.dialect = "legacy-v1";
+    r.client = "49897762e129dbaa";
     r.status = 200;
     r.upstream_status = 201;
     r.bytes_out = 0;
@@ -147,7 +148,8 @@ TEST(AccessLog, ExactLine) {
               R"({"time":"2024-02-29T23:59:59.007Z","peer":"[2001:db8::1]:443",)"
               R"("client_ip":"198.51.100.2","method":"POST",)"
               R"("path":"/v1/customers/42","host":"api.example:8443","rule":"create-customer",)"
-              R"("dialect":"legacy-v1","status":200,"upstream_status":201,)"
+              R"("dialect":"legacy-v1","client":"49897762e129dbaa","status":200,)"
+              R"("upstream_status":201,)"
               R"("upstream_addr":"[::1]:9000","bytes_in":17,"bytes_out":0,)"
               R"("duration_ms":0.000,"upstream_ms":0.001,"request_id":"",)"
               R"("trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","user_agent":"curl/8.5.0",)"

@@ -96,18 +96,19 @@ class Admin : public ::testing::Test {
         sources.ready = [this] { return ready_.load(); };
         sources.require_upstream = require_upstream_;
         std::atomic<int>* calls = &collect_calls_;
-        sources.collect =
-            [calls]() -> net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> {
+        sources.collect = [calls]() -> net::awaitable<metrics_snapshot> {
             ++*calls;
-            std::pair<metrics_snapshot, migration_snapshot> snap;
-            snap.first.version = "0.1.0";
-            snap.first.simdjson_kernel = "haswell";
-            snap.first.process.ready = true;
-            snap.first.requests.count_request("explo_update", "explo", 200);
-            migration_tracker t;
-            t.record("explo_update", "secret-token", std::chrono::system_clock::now());
-            snap.second = t.snapshot();
+            metrics_snapshot snap;
+            snap.version = "0.1.0";
+            snap.simdjson_kernel = "haswell";
+            snap.process.ready = true;
+            snap.requests.count_request("explo_update", "explo", 200);
             co_return snap;
+        };
+        // The page itself is rendered by observe/migration_page (its own tests); here, which
+        // form is asked for.
+        sources.migration = [](bool json) -> net::awaitable<std::string> {
+            co_return json ? std::string("{\"routes\":[]}\n") : std::string("<!DOCTYPE html>page");
         };
         std::string error;
         server_ =
@@ -233,10 +234,7 @@ TEST_F(Admin, MigrationHtmlByDefault) {
         auto r = get(port(), "/migration", accept);
         EXPECT_EQ(r.status, 200u);
         EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
-        EXPECT_TRUE(r.body.starts_with("<!DOCTYPE html>"));
-        EXPECT_NE(r.body.find("explo_update"), std::string::npos);
-        EXPECT_NE(r.body.find(credential_fingerprint("secret-token")), std::string::npos);
-        EXPECT_EQ(r.body.find("secret-token"), std::string::npos);
+        EXPECT_EQ(r.body, "<!DOCTYPE html>page");
     }
     EXPECT_EQ(get(port(), "/migration?format=html", "application/json").content_type,
               "text/html; charset=utf-8");
@@ -252,12 +250,7 @@ TEST_F(Admin, MigrationJsonByQueryOrAccept) {
         auto r = get(port(), target, accept);
         EXPECT_EQ(r.status, 200u) << target;
         EXPECT_EQ(r.content_type, "application/json") << target << " " << accept;
-        EXPECT_TRUE(r.body.starts_with("{\"routes\":[{\"rule\":\"explo_update\",\"clients\":[{"))
-            << r.body;
-        EXPECT_NE(r.body.find(credential_fingerprint("secret-token")), std::string::npos);
-        EXPECT_EQ(r.body.find("secret-token"), std::string::npos);
-        ASSERT_FALSE(r.body.empty());
-        EXPECT_TRUE(check_json_value(std::string_view(r.body).substr(0, r.body.size() - 1)).ok);
+        EXPECT_EQ(r.body, "{\"routes\":[]}\n");
     }
 }
 
@@ -360,11 +353,11 @@ TEST_F(Admin, StopsAndRefusesBadAddresses) {
 TEST_F(Admin, DestroyedWithOpenConnectionsAndAPendingCollect) {
     admin_sources sources;
     // A collect that never completes: its frame is destroyed with the admin io_context.
-    sources.collect = []() -> net::awaitable<std::pair<metrics_snapshot, migration_snapshot>> {
+    sources.collect = []() -> net::awaitable<metrics_snapshot> {
         auto executor = co_await net::this_coro::executor;
         net::steady_timer forever(executor, std::chrono::hours(1));
         co_await forever.async_wait(net::use_awaitable);
-        co_return std::pair<metrics_snapshot, migration_snapshot>{};
+        co_return metrics_snapshot{};
     };
     std::string error;
     auto s = admin_server::start("127.0.0.1:0", {}, std::move(sources), error);
@@ -392,9 +385,7 @@ TEST_F(Admin, NoSourcesStillAnswers) {
     ASSERT_TRUE(s) << error;
     EXPECT_EQ(get(s->port(), "/readyz").status, 200u);
     EXPECT_EQ(get(s->port(), "/metrics").status, 200u);
-    auto r = get(s->port(), "/migration");
-    EXPECT_NE(r.body.find("No client has called a deprecated route since start."),
-              std::string::npos);
+    EXPECT_EQ(get(s->port(), "/migration").status, 404u);  // no ledger behind it
 }
 
 }  // namespace

@@ -39,13 +39,16 @@ TEST(Flags, DescribedAsTheyAreInEffect) {
               "--admin 127.0.0.1:9901 --threads 3 --log-format text --access-log - "
               "--upstream-timeout 0.5 --connect-timeout 5 --header-timeout 10 --idle-timeout 1.25 "
               "--drain-timeout 30 --max-body 1048576 --max-header-bytes 16384 "
-              "--max-header-fields 100 --max-connections 10000");
+              "--max-header-fields 100 --max-connections 10000 "
+              "--ledger sqlite:shimgate-ledger.sqlite3 --ledger-flush 5");
     EXPECT_FALSE(r.cfg.server_timing);  // off by default
     auto timed = parse({"--listen", "127.0.0.1:1", "--upstream", "http://127.0.0.1:2", "--rules",
                         "rules", "--server-timing"});
     ASSERT_EQ(timed.error, "");
     EXPECT_TRUE(timed.cfg.server_timing);
-    EXPECT_TRUE(describe_flags(timed.cfg).ends_with(" --max-connections 10000 --server-timing"));
+    EXPECT_TRUE(
+        describe_flags(timed.cfg).ends_with(" --max-connections 10000 --server-timing --ledger "
+                                            "sqlite:shimgate-ledger.sqlite3 --ledger-flush 5"));
 }
 
 TEST(Flags, DecimalSecondsAndLimits) {

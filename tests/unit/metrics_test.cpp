@@ -125,6 +125,8 @@ metrics_snapshot small_snapshot() {
     s.process.last_reload_success_seconds = 1764970000.25;
     s.process.rules_loaded = 3;
     s.process.ready = true;
+    s.ledger.calls.push_back({"explo_update", "Acme \"billing\"", 3, 1, 2});
+    s.ledger.flush_failures = 2;
     s.version = "0.1.0";
     s.simdjson_kernel = "haswell";
     s.proc = {true, 1764960000.5, 12.75, 4096 * 1000, 12, 1024};
@@ -262,6 +264,17 @@ shimgate_rules_loaded 3
 # HELP shimgate_ready 1 when rules are loaded and the server is not draining.
 # TYPE shimgate_ready gauge
 shimgate_ready 1
+# HELP shimgate_deprecated_calls_total Calls of deprecated routes by clients the ledger knows, by outcome (ok: upstream 2xx, gone: 410 brownout or sunset, error: anything else); at most 1000 clients per rule, the rest as client="other".
+# TYPE shimgate_deprecated_calls_total counter
+shimgate_deprecated_calls_total{rule="explo_update",client="Acme \"billing\"",outcome="ok"} 3
+shimgate_deprecated_calls_total{rule="explo_update",client="Acme \"billing\"",outcome="gone"} 1
+shimgate_deprecated_calls_total{rule="explo_update",client="Acme \"billing\"",outcome="error"} 2
+# HELP shimgate_ledger_flush_failures_total Writes or reads of the client ledger's store that failed (the calls are kept and written when it is back).
+# TYPE shimgate_ledger_flush_failures_total counter
+shimgate_ledger_flush_failures_total 2
+# HELP shimgate_ledger_dropped_calls_total Calls of known clients not kept because the unwritten deltas reached their bound while the ledger's store was unreachable.
+# TYPE shimgate_ledger_dropped_calls_total counter
+shimgate_ledger_dropped_calls_total 0
 # HELP shimgate_build_info Build information; the value is always 1.
 # TYPE shimgate_build_info gauge
 shimgate_build_info{version="0.1.0",simdjson_kernel="haswell"} 1
@@ -288,7 +301,7 @@ process_max_fds 1024
 
 TEST(Metrics, EmptySnapshotStillListsEveryFamilyAndReason) {
     const std::string text = render_prometheus(metrics_snapshot{});
-    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 20u);
+    EXPECT_EQ(lines_starting(text, "# TYPE ").size(), 23u);
     EXPECT_EQ(lines_starting(text, "process_").size(), 0u);  // /proc unread: left out
     EXPECT_EQ(lines_starting(text, "shimgate_request_duration_seconds").size(), 0u);
     EXPECT_NE(text.find("shimgate_requests_in_flight 0\n"), std::string::npos);
