@@ -27,5 +27,9 @@ shimgate is starting on http://127.0.0.1:8080 in front of the reference backend.
     -H 'Content-Type: application/json' -H 'Explo-Authorization: Token demo-token' \
     --data-raw '{"user_group_id":"example_1","name":"Example 1","mapping":{"40":"213","134":"386"},"properties":{"filterValue":"value"}}'
 
+Who still calls the deprecated Explo route: http://127.0.0.1:9901/migration
+(the client ledger is kept in the file shimgate-ledger.sqlite3 here; it survives restarts)
+
 MSG
-build/shimgate --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9090 --rules rules
+build/shimgate --listen 127.0.0.1:8080 --upstream http://127.0.0.1:9090 --rules rules \
+               --admin 127.0.0.1:9901 --ledger "sqlite:$PWD/shimgate-ledger.sqlite3"

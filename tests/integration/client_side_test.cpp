@@ -44,16 +44,6 @@ fake_upstream answering(unsigned status, std::string body, std::string extra = {
     });
 }
 
-// Polls `ok` every 20 ms until it holds or `timeout` passes; whether it held.
-bool wait_until(const std::function<bool()>& ok, std::chrono::milliseconds timeout) {
-    const auto deadline = clock_type::now() + timeout;
-    for (;;) {
-        if (ok()) return true;
-        if (clock_type::now() > deadline) return false;
-        std::this_thread::sleep_for(20ms);  // polling interval of a bounded wait
-    }
-}
-
 // An upstream of one connection at a time whose bytes are under the test's control: it records
 // what arrives and whether the shim closed the connection; once `answer_after` bytes have
 // arrived (0: never), it writes `answer` and closes (an early answer, before the body was read).

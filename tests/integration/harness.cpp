@@ -20,18 +20,19 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <cstring>
+#include <ctime>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace shimgate::testing {
 
+namespace fs = std::filesystem;
+
 temp_rules::temp_rules() {
-    namespace fs = std::filesystem;
-    dir = fs::temp_directory_path() /
-          ("shimgate-rules-" + std::to_string(::getpid()) + "-" +
-           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    dir = temp_path("rules");
     fs::create_directories(dir);
     for (const auto& e : fs::directory_iterator(source_dir() + "/rules"))
         if (e.path().extension() == ".json") fs::copy_file(e.path(), dir / e.path().filename());
@@ -360,6 +361,39 @@ shell_result run_shell(const std::string& command) {
     int st = ::pclose(p);
     r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
     return r;
+}
+
+fs::path temp_path(const std::string& name) {
+    return fs::temp_directory_path() /
+           ("shimgate-" + name + "-" + std::to_string(::getpid()) + "-" +
+            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+}
+
+bool wait_until(const std::function<bool()>& ok, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (ok()) return true;
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a bounded wait's interval
+    }
+}
+
+std::string explo_rule_with(const std::string& deprecation) {
+    std::ifstream in(source_dir() + "/rules/explo.json");
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    const std::regex object(R"("deprecation"\s*:\s*\{[^}]*\})");
+    if (!std::regex_search(text, object))
+        throw std::runtime_error("rules/explo.json has no deprecation object");
+    return std::regex_replace(text, object, "\"deprecation\": " + deprecation);
+}
+
+std::string utc(std::chrono::system_clock::time_point t) {
+    const std::time_t s = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    ::gmtime_r(&s, &tm);
+    char out[32];
+    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return out;
 }
 
 }  // namespace shimgate::testing

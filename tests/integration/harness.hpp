@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -121,6 +122,19 @@ inline constexpr bool rss_is_meaningful = true;
 long peak_rss_kib(int pid);
 
 std::string source_dir();
+
+// A fresh path in the temporary directory, unique to this process and moment ("shimgate-NAME-...").
+std::filesystem::path temp_path(const std::string& name);
+
+// Polls `ok` every 20 ms until it holds or `timeout` passes; whether it held.
+bool wait_until(const std::function<bool()>& ok, std::chrono::milliseconds timeout);
+
+// The default Explo rule (as shipped, not as a test left it) with its deprecation object
+// replaced by `deprecation` (a JSON object's text).
+std::string explo_rule_with(const std::string& deprecation);
+
+// `t` as RFC 3339 UTC to the second: "2027-05-04T14:00:00Z".
+std::string utc(std::chrono::system_clock::time_point t);
 
 // Runs a shell command (stderr merged into stdout); its exit code and output.
 struct shell_result {

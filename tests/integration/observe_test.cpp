@@ -21,12 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_path(const std::string& name) {
-    return fs::temp_directory_path() /
-           ("shimgate-" + name + "-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-}
-
 std::string read_file(const fs::path& p) {
     std::ifstream f(p);
     std::stringstream ss;

@@ -21,25 +21,6 @@ const std::string explo_headers =
     "Explo-Authorization: Token demo-token\r\nContent-Type: application/json\r\n";
 const std::string explo_body = R"({"user_group_id":"example_1","name":"Example 1"})";
 
-// The default Explo rule (as shipped, not as a test left it) with its deprecation object
-// replaced by `deprecation`.
-std::string explo_rule_with(const std::string& deprecation) {
-    std::ifstream in(source_dir() + "/rules/explo.json");
-    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-    const std::regex object(R"("deprecation"\s*:\s*\{[^}]*\})");
-    EXPECT_TRUE(std::regex_search(text, object)) << "explo.json has no deprecation object";
-    return std::regex_replace(text, object, "\"deprecation\": " + deprecation);
-}
-
-std::string utc(std::chrono::system_clock::time_point t) {
-    const std::time_t s = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    ::gmtime_r(&s, &tm);
-    char out[32];
-    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return out;
-}
-
 TEST(Retirement, PastTheSunsetIs410InTheRoutesStyleAndNeverForwarded) {
     temp_rules t;
     fake_upstream up([](const std::string&) {
