@@ -5,8 +5,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,6 +39,10 @@ struct store_kind {
     // A fresh place; null with `why` if the database behind it cannot be had (a test failure).
     std::function<std::unique_ptr<store_place>(std::string& why)> make;
 };
+
+void PrintTo(const store_kind& kind, std::ostream* os) {
+    *os << kind.name;
+}
 
 // One server for the suite (started on first use, stopped at exit), a new database per test.
 struct postgres_place final : store_place {
@@ -299,6 +305,28 @@ TEST(PostgresLedgerStore, OutageFailsTheWriteThenRecoversWithEachDeltaOnce) {
     ASSERT_EQ(store.read(0, out, since), "");
     EXPECT_EQ(out, expected);
     EXPECT_EQ((out.clients[{"r", 7}]), record(100, 300, 350, {{1, {1, 1, 0}}, {2, {0, 0, 1}}}));
+}
+
+TEST(PostgresLedgerStore, AFailedWriteAppliesNothingAndTheStoreGoesOn) {
+    pg_cluster cluster;
+    ASSERT_EQ(cluster.start(), "") << "the test PostgreSQL server did not start";
+    store_opening o = open_postgres_store(cluster.uri());
+    ASSERT_TRUE(o.store) << o.error;
+    ledger_data bad;  // the clients upsert goes through, then the days one overflows BIGINT
+    bad.clients[{"r", 1}] = record(100, 100, 0, {{1, {1, 0, 0}}});
+    bad.clients[{"r", 2}] = record(100, 100, 0, {{1, {UINT64_MAX, 0, 0}}});
+    std::string why = o.store->write(bad);
+    EXPECT_NE(why, "");
+    EXPECT_EQ(why.find('\n'), std::string::npos) << why;
+    ledger_data out;
+    std::int64_t since = 0;
+    ASSERT_EQ(o.store->read(0, out, since), "");
+    EXPECT_TRUE(out.empty()) << out.clients.size() << " clients written by a failed write";
+    ledger_data good;
+    good.clients[{"r", 1}] = record(100, 100, 0, {{1, {1, 0, 0}}});
+    ASSERT_EQ(o.store->write(good), "");
+    ASSERT_EQ(o.store->read(0, out, since), "");
+    EXPECT_EQ(out, good);
 }
 
 TEST(PostgresLedgerStore, MalformedUriIsRefusedWithoutShowingThePassword) {
