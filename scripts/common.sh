@@ -2,12 +2,13 @@
 # (only when something is missing), then configure and build with a preset.
 
 build_packages=(g++ cmake ninja-build libboost1.81-dev libboost-program-options1.81-dev
-                libsimdjson-dev libssl-dev libgtest-dev libbenchmark-dev curl openssl
-                libsqlite3-dev)
-# Real peers the tests talk to: the Prometheus text parser and a browser for the /migration page;
+                libsimdjson-dev libssl-dev libpq-dev libsqlite3-dev libgtest-dev libbenchmark-dev
+                curl openssl)
+# Real peers the tests talk to: the Prometheus text parser, a browser for the /migration page and
+# a throwaway PostgreSQL cluster for the ledger's store (tests/integration/pg_cluster.hpp);
 # for deploy/ (tests/deploy/): the YAML parser for the Kubernetes manifests, systemd-analyze
 # (verify, security) for the unit, logrotate for the rotation snippet.
-test_packages=(python3-prometheus-client chromium python3-yaml systemd logrotate)
+test_packages=(python3-prometheus-client chromium python3-yaml systemd logrotate postgresql)
 # The libFuzzer targets (scripts/fuzz.sh): clang and its fuzzer/sanitizer runtimes.
 fuzz_packages=(clang-14 libclang-rt-14-dev)
 

@@ -186,7 +186,7 @@ class sqlite_store final : public ledger_store {
         if (!v || sqlite3_step(v.get()) != SQLITE_ROW) return why("reading the schema version");
         const std::string text(column_text(v.get(), 0));
         if (text != std::to_string(ledger_schema_version)) {
-            return "the ledger's schema version is " + text + "; this shimgate knows version " +
+            return "the ledger's schema_version is " + text + "; this shimgate knows version " +
                    std::to_string(ledger_schema_version);
         }
         return {};
