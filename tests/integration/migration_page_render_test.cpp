@@ -38,7 +38,7 @@ const std::string explo_json = R"({
   },
   "request": {"fields": {"user_group_id": {"type": "string", "required": true}}},
   "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"]},
+  "response": {"copy": ["success"], "keys": ["token"]},
   "errors": "envelope",
   "deprecation": {
     "deprecation": "2024-01-01", "sunset": "2027-06-30T00:00:00Z",
@@ -59,7 +59,7 @@ const std::string quiet_route_json = R"({
   },
   "request": {"fields": {"id": "string"}},
   "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"]},
+  "response": {"copy": ["success"], "keys": ["token"]},
   "errors": "problem",
   "deprecation": {"deprecation": "2026-01-01", "sunset": "2027-12-31", "successor": "/v1/users"}
 })";

@@ -34,7 +34,7 @@ const std::string explo_json = R"({
   },
   "request": {"fields": {"user_group_id": {"type": "string", "required": true}}},
   "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"]},
+  "response": {"copy": ["success"], "keys": ["token"]},
   "errors": "envelope",
   "deprecation": {
     "deprecation": "2024-01-01", "sunset": "2027-06-30T00:00:00Z",
@@ -56,7 +56,7 @@ const std::string plain_json = R"({
   },
   "request": {"fields": {"user_group_id": {"type": "string", "required": true}}},
   "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"]},
+  "response": {"copy": ["success"], "keys": ["token"]},
   "errors": "envelope"
 })";
 
@@ -71,7 +71,7 @@ const std::string open_ended_json = R"({
   },
   "request": {"fields": {"id": "string"}},
   "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"]},
+  "response": {"copy": ["success"], "keys": ["token"]},
   "errors": "problem",
   "deprecation": {"deprecation": "2024-01-01"}
 })";
@@ -338,7 +338,7 @@ TEST(MigrationPage, LedgerProblemAndSourceAreShown) {
     p.in.ledger_problem.clear();
     EXPECT_FALSE(contains(render_migration_html(p.in), "class=\"problem\""));
     // No ledger, no names, no rules at all: still a page and valid JSON.
-    migration_input bare;
+    migration_input bare{};
     bare.now = at(now_unix);
     EXPECT_EQ(render_migration_json(bare), R"({"ledger_since":null,"ledger":"","routes":[]})");
     EXPECT_TRUE(contains(render_migration_html(bare), "No deprecated route is configured."));
