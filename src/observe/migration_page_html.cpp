@@ -37,13 +37,14 @@ void append_html(std::string& out, std::string_view text) {
     }
 }
 
-// "2026-11-23 10:15 UTC" for the page; "never" for 0.
-std::string readable(std::int64_t t, bool seconds = false) {
+// "2026-11-23 10:15 UTC" for the page ("2026-11-23 10:15" in a table whose heading says UTC);
+// "never" for 0.
+std::string readable(std::int64_t t, bool seconds = false, bool zone = true) {
     if (t == 0) return "never";
     std::string s = detail::utc_rfc3339(t);
     s[10] = ' ';
     s.resize(seconds ? 19 : 16);
-    return s + " UTC";
+    return zone ? s + " UTC" : s;
 }
 
 constexpr std::string_view page_head = R"(<!DOCTYPE html>
@@ -72,11 +73,11 @@ li.running .when{color:#a12d22}
 p.countdown{margin:.2em 0 .7em;font-weight:600}
 table{border-collapse:collapse;width:100%;margin:.3em 0 .6em}
 th,td{border:1px solid #d8d8d8;padding:.3em .5em;text-align:left;vertical-align:top}
-th{background:#f3f3f3;font-weight:600;white-space:nowrap}
+th{background:#f3f3f3;font-weight:600}
 td.num{text-align:right;white-space:nowrap}
 td.time{white-space:nowrap}
 td.zero{color:#aaa;text-align:right}
-.split{display:block;font-size:.8em;color:#666}
+.split{display:block;font-size:.8em;color:#666;white-space:normal}
 .unnamed{color:#777;font-style:italic}
 .status{display:inline-block;min-width:5.5em;text-align:center;padding:.1em .5em;border-radius:3px;font-weight:600;font-size:.9em}
 .status.active{background:#c0392b;color:#fff}
@@ -183,8 +184,9 @@ void append_route(std::string& out, const detail::route_view& route, const migra
         return;
     }
     out +=
-        "<table>\n<thead><tr><th>Status</th><th>Client</th><th>First seen</th><th>Last seen</th>"
-        "<th>Successor last called</th><th>Today</th><th>7 days</th><th>30 days</th></tr></thead>"
+        "<table>\n<thead><tr><th>Status</th><th>Client</th><th>First seen (UTC)</th>"
+        "<th>Last seen (UTC)</th><th>Successor last called (UTC)</th><th>Calls today</th>"
+        "<th>7 days</th><th>30 days</th></tr></thead>"
         "\n<tbody>\n";
     for (const auto& c : route.clients) {
         const std::string_view status = to_string(c.status);
@@ -201,11 +203,11 @@ void append_route(std::string& out, const detail::route_view& route, const migra
         out += "<span class=\"split fp\">";
         out += fingerprint_hex(c.fingerprint);
         out += "</span></td><td class=\"time\">";
-        append_html(out, readable(c.record->first_seen));
+        append_html(out, readable(c.record->first_seen, false, false));
         out += "</td><td class=\"time\">";
-        append_html(out, readable(c.record->last_seen));
+        append_html(out, readable(c.record->last_seen, false, false));
         out += "</td><td class=\"time\">";
-        append_html(out, readable(c.record->last_successor));
+        append_html(out, readable(c.record->last_successor, false, false));
         out += "</td>";
         append_calls(out, c.calls_1d);
         append_calls(out, c.calls_7d);
