@@ -28,8 +28,9 @@ outcome_counts calls_in_last(const client_record& r, int days,
 
 struct migration_input {
     rule_set_ptr rules;         // the loaded rules: every rule with deprecation enabled is a route
-    const ledger_data* ledger;  // stored + not yet written; clients of rules no longer loaded too
-    const client_names* names;  // may be empty
+    // Stored + not yet written; clients of rules no longer loaded too. Null: none.
+    const ledger_data* ledger = nullptr;
+    const client_names* names = nullptr;  // may be empty (or null)
     std::int64_t ledger_since = 0;  // unix seconds when the ledger began holding data
     std::string ledger_source;      // "sqlite:shimgate-ledger.sqlite3", "postgresql://host/db"
                                     // (no password), or "none (in memory)"

@@ -21,9 +21,9 @@ std::string successor_hint(const deprecation_rule& d) {
     return d.successor.empty() ? std::string() : "; use " + d.successor + " instead";
 }
 
-const char* when(clock::time_point now, clock::time_point start, clock::time_point end) {
-    if (now < start) return "to come";
-    return now < end ? "running" : "past";
+schedule_when when(clock::time_point now, clock::time_point start, clock::time_point end) {
+    if (now < start) return schedule_when::to_come;
+    return now < end ? schedule_when::running : schedule_when::past;
 }
 
 }  // namespace
@@ -54,23 +54,56 @@ refusal gone_refusal(const deprecation_rule& d, const lifecycle_state& state) {
     return refusal{410, std::move(message), refusal_reason::gone};
 }
 
+std::string_view to_string(schedule_when w) noexcept {
+    switch (w) {
+        case schedule_when::past:
+            return "past";
+        case schedule_when::running:
+            return "running";
+        case schedule_when::to_come:
+            break;
+    }
+    return "to come";
+}
+
+std::vector<schedule_step> schedule_at(const deprecation_rule& d, clock::time_point now) {
+    std::vector<schedule_step> steps;
+    if (!d.enabled) return steps;
+    steps.reserve(d.brownouts.size() + 2);
+    // An instant is past from itself on; it never runs.
+    auto instant = [&](schedule_step_kind kind, std::int64_t t) {
+        steps.push_back({kind, t, t, now < at(t) ? schedule_when::to_come : schedule_when::past});
+    };
+    instant(schedule_step_kind::deprecation, d.deprecation_unix);
+    for (const brownout_window& w : d.brownouts) {
+        steps.push_back({schedule_step_kind::brownout, w.start_unix, w.end_unix,
+                         when(now, at(w.start_unix), at(w.end_unix))});
+    }
+    if (d.sunset_unix) instant(schedule_step_kind::sunset, *d.sunset_unix);
+    return steps;
+}
+
 std::string describe_schedule(const rule& r, clock::time_point now) {
     const deprecation_rule& d = r.deprecation;
     if (!d.enabled) return {};
     std::string out = "  " + r.name + " (" + r.file + ")\n";
-    const clock::time_point deprecated = at(d.deprecation_unix);
-    out += "    deprecation " + utc(d.deprecation_unix) + "  " +
-           (now < deprecated ? "to come" : "past") + "\n";
-    for (const brownout_window& w : d.brownouts) {
-        out += "    brownout    " + utc(w.start_unix) + " .. " + utc(w.end_unix) + "  " +
-               when(now, at(w.start_unix), at(w.end_unix)) + "\n";
-    }
-    if (d.sunset_unix) {
-        const bool past = now >= at(*d.sunset_unix);
-        out += "    sunset      " + utc(*d.sunset_unix) + "  " + (past ? "past" : "to come") +
-               (d.after_sunset == after_sunset_policy::refuse ? "  (then refused: 410)"
-                                                              : "  (then still served)") +
-               "\n";
+    for (const schedule_step& s : schedule_at(d, now)) {
+        const std::string when_text(to_string(s.when));
+        switch (s.kind) {
+            case schedule_step_kind::deprecation:
+                out += "    deprecation " + utc(s.start_unix) + "  " + when_text + "\n";
+                break;
+            case schedule_step_kind::brownout:
+                out += "    brownout    " + utc(s.start_unix) + " .. " + utc(s.end_unix) + "  " +
+                       when_text + "\n";
+                break;
+            case schedule_step_kind::sunset:
+                out += "    sunset      " + utc(s.start_unix) + "  " + when_text +
+                       (d.after_sunset == after_sunset_policy::refuse ? "  (then refused: 410)"
+                                                                      : "  (then still served)") +
+                       "\n";
+                break;
+        }
     }
     return out;
 }

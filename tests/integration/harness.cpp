@@ -396,4 +396,31 @@ std::string utc(std::chrono::system_clock::time_point t) {
     return out;
 }
 
+headless_chromium::headless_chromium()
+    : profile_(temp_path("chromium")) {
+    command_ =
+        "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+        "--disable-background-networking --disable-component-update --disable-sync "
+        "--user-data-dir=" +
+        profile_.string();
+}
+
+headless_chromium::~headless_chromium() {
+    std::error_code ignored;
+    std::filesystem::remove_all(profile_, ignored);
+}
+
+bool headless_chromium::installed() { return run_shell("command -v chromium").exit_code == 0; }
+
+shell_result headless_chromium::dump_dom(const std::string& url) const {
+    return run_shell(command_ + " --dump-dom '" + url + "'");
+}
+
+shell_result headless_chromium::screenshot(const std::string& url, const std::filesystem::path& png,
+                                           int width, int height) const {
+    return run_shell(command_ + " --window-size=" + std::to_string(width) + "," +
+                     std::to_string(height) + " --screenshot='" + png.string() + "' '" + url +
+                     "'");
+}
+
 }  // namespace shimgate::testing

@@ -143,4 +143,28 @@ struct shell_result {
 };
 shell_result run_shell(const std::string& command);
 
+// Headless Chromium (Debian's `chromium`) with a throwaway profile (removed at the end), to look
+// at a page as a person would: its DOM once loaded, and a screenshot. Each run is bounded (60 s).
+class headless_chromium {
+  public:
+    headless_chromium();
+    ~headless_chromium();
+    headless_chromium(const headless_chromium&) = delete;
+    headless_chromium& operator=(const headless_chromium&) = delete;
+
+    static bool installed();
+    // "timeout 60 chromium --headless --no-sandbox ... --user-data-dir=PROFILE": the flags of
+    // every run; append the action and the URL.
+    const std::string& command() const { return command_; }
+    // --dump-dom: the serialised DOM in `output`.
+    shell_result dump_dom(const std::string& url) const;
+    // --screenshot of a width x height window into `png`.
+    shell_result screenshot(const std::string& url, const std::filesystem::path& png, int width,
+                            int height) const;
+
+  private:
+    std::filesystem::path profile_;
+    std::string command_;
+};
+
 }  // namespace shimgate::testing
