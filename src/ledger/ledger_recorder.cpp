@@ -20,18 +20,33 @@ std::uint64_t ledger_recorder::fingerprint(std::string_view token) {
     return last_fingerprint_;
 }
 
+bool known_registry::contains(std::string_view rule, std::uint64_t fingerprint) const {
+    std::lock_guard lock(mutex_);
+    auto it = known_.find(rule);
+    return it != known_.end() && it->second.contains(fingerprint);
+}
+
+bool known_registry::add(std::string_view rule, std::uint64_t fingerprint) {
+    std::lock_guard lock(mutex_);
+    auto it = known_.find(rule);
+    if (it == known_.end())
+        it = known_.emplace(std::string(rule), std::unordered_set<std::uint64_t>{}).first;
+    if (it->second.contains(fingerprint)) return true;
+    if (size_ >= max_clients) return false;
+    it->second.insert(fingerprint);
+    ++size_;
+    return true;
+}
+
+void known_registry::add_all(const ledger_data& ledger) {
+    for (const auto& [id, record] : ledger.clients) add(id.rule, id.fingerprint);
+}
+
 ledger_recorder::rule_clients& ledger_recorder::clients_of(std::string_view rule) {
     for (auto& c : rules_)
         if (c.rule == rule) return c;
-    rules_.push_back({std::string(rule), {}, {}});
+    rules_.push_back({std::string(rule), {}});
     return rules_.back();
-}
-
-bool ledger_recorder::known(const rule_clients& c, std::uint64_t fingerprint) const {
-    if (c.entered.contains(fingerprint)) return true;
-    if (!known_) return false;
-    auto it = known_->find(c.rule);
-    return it != known_->end() && it->second.contains(fingerprint);
 }
 
 void ledger_recorder::deprecated_call(std::string_view rule, std::uint64_t fingerprint,
@@ -40,10 +55,9 @@ void ledger_recorder::deprecated_call(std::string_view rule, std::uint64_t finge
     rule_clients& c = clients_of(rule);
     auto it = c.delta.find(fingerprint);
     if (it == c.delta.end()) {
-        if (!known(c, fingerprint)) {
+        if (!known_.contains(rule, fingerprint)) {
             // Only a call the upstream accepted makes a client: junk credentials never enter.
-            if (o != call_outcome::ok || c.entered.size() >= max_new_clients) return;
-            c.entered.insert(fingerprint);
+            if (o != call_outcome::ok || !known_.add(rule, fingerprint)) return;
         }
         it = c.delta.emplace(fingerprint, client_record{}).first;
     }
@@ -59,7 +73,7 @@ void ledger_recorder::successor_call(std::string_view rule, std::uint64_t finger
     rule_clients& c = clients_of(rule);
     auto it = c.delta.find(fingerprint);
     if (it == c.delta.end()) {
-        if (!known(c, fingerprint)) return;  // only known clients are looked up
+        if (!known_.contains(rule, fingerprint)) return;  // only known clients are looked up
         it = c.delta.emplace(fingerprint, client_record{}).first;
     }
     it->second.last_successor = std::max(it->second.last_successor, now);
@@ -74,17 +88,6 @@ ledger_data ledger_recorder::take() {
         c.delta.clear();
     }
     return out;
-}
-
-void ledger_recorder::set_known(std::shared_ptr<const known_clients> known) {
-    std::lock_guard lock(mutex_);
-    known_ = std::move(known);
-    // What the ledger now holds need not be remembered here too.
-    for (auto& c : rules_) {
-        auto it = known_ ? known_->find(c.rule) : known_clients::const_iterator{};
-        if (!known_ || it == known_->end()) continue;
-        std::erase_if(c.entered, [&](std::uint64_t fp) { return it->second.contains(fp); });
-    }
 }
 
 }  // namespace shimgate

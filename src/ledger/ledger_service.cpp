@@ -25,11 +25,12 @@ utc_day first_day_shown() {
 
 ledger_service::ledger_service(std::unique_ptr<ledger_store> store, std::string source,
                                std::chrono::milliseconds flush_every,
-                               std::vector<ledger_recorder*> recorders)
+                               std::vector<ledger_recorder*> recorders, known_registry& known)
     : store_(std::move(store)),
       source_(std::move(source)),
       flush_every_(flush_every),
       recorders_(std::move(recorders)),
+      known_(known),
       since_(now_unix()) {}
 
 ledger_service::~ledger_service() {
@@ -163,17 +164,9 @@ void ledger_service::read_back() {
         if (since != 0) since_ = since;
         note_success();
     }
-    // Every worker learns the whole ledger's clients (this process's and, with PostgreSQL, the
+    // The workers know every client of the ledger (this process's and, with PostgreSQL, the
     // fleet's), so a known client's failing calls are counted wherever they land.
-    auto known = std::make_shared<known_clients>();
-    for (const auto& [id, r] : cache_.clients) {
-        auto it = known->find(id.rule);
-        if (it == known->end())
-            it = known->emplace(id.rule, std::unordered_set<std::uint64_t>{}).first;
-        it->second.insert(id.fingerprint);
-    }
-    std::shared_ptr<const known_clients> shared = std::move(known);
-    for (ledger_recorder* r : recorders_) r->set_known(shared);
+    known_.add_all(cache_);
 }
 
 void ledger_service::note_failure(const std::string& why) {

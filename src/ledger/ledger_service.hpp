@@ -48,9 +48,11 @@ class ledger_service {
     static constexpr std::size_t max_pending_rows = 200000;
     static constexpr int days_shown = 30;
 
-    // `store` null: in memory only. `recorders`: one per worker, outliving this service's stop().
+    // `store` null: in memory only. `recorders`: one per worker, outliving this service's stop();
+    // `known`: theirs, which learns the store's clients.
     ledger_service(std::unique_ptr<ledger_store> store, std::string source,
-                   std::chrono::milliseconds flush_every, std::vector<ledger_recorder*> recorders);
+                   std::chrono::milliseconds flush_every, std::vector<ledger_recorder*> recorders,
+                   known_registry& known);
     ~ledger_service();
     ledger_service(const ledger_service&) = delete;
     ledger_service& operator=(const ledger_service&) = delete;
@@ -80,6 +82,7 @@ class ledger_service {
     const std::string source_;
     const std::chrono::milliseconds flush_every_;
     std::vector<ledger_recorder*> recorders_;
+    known_registry& known_;
 
     std::mutex mutex_;     // pending_, counts_, rank_, pending_rows_
     ledger_data pending_;  // taken from the workers, not yet written

@@ -181,7 +181,7 @@ int server::run() {
 
     for (unsigned i = 0; i < cfg_.threads; ++i) {
         auto w = std::make_unique<worker>(cfg_, upstream_endpoints_, rules_, listener_tls_,
-                                          upstream_tls_, open_connections_);
+                                          upstream_tls_, open_connections_, known_clients_);
         w->access = access_.get();
         w->budget = &budget_;
         w->acceptor.emplace(w->ioc);
@@ -193,8 +193,9 @@ int server::run() {
     }
     std::vector<ledger_recorder*> recorders;
     for (auto& w : workers_) recorders.push_back(&w->ledger);
-    ledger_ = std::make_unique<ledger_service>(std::move(ledger_store_), ledger_source(cfg_.ledger),
-                                               cfg_.ledger_flush, std::move(recorders));
+    ledger_ =
+        std::make_unique<ledger_service>(std::move(ledger_store_), ledger_source(cfg_.ledger),
+                                         cfg_.ledger_flush, std::move(recorders), known_clients_);
     if (!start_admin()) return 1;
     ledger_->start();
     log_info("client ledger: " + ledger_source(cfg_.ledger) +

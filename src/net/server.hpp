@@ -15,6 +15,7 @@
 #include "config/config.hpp"
 #include "config/rule_set.hpp"
 #include "ledger/client_names.hpp"
+#include "ledger/ledger_recorder.hpp"
 #include "ledger/ledger_store.hpp"
 #include "net/buffer_budget.hpp"
 #include "net/tls.hpp"
@@ -73,6 +74,7 @@ class server {
     std::atomic<bool> draining_{false};
     std::vector<tcp_endpoint> upstream_endpoints_;
     std::unique_ptr<ledger_store> ledger_store_;  // until the ledger service takes it
+    known_registry known_clients_;                // the ledger's clients, shared by the workers
     std::mutex shown_mutex_;
     shown shown_;
     // Stopped (its last write done) after the workers and the admin listener stopped; destroyed

@@ -29,13 +29,14 @@ class client_session;
 struct worker {
     worker(const config& c, std::vector<boost::asio::ip::tcp::endpoint> upstream,
            rule_set_ptr initial_rules, tls_context_ptr listener_tls, tls_context_ptr upstream_tls,
-           std::atomic<std::size_t>& open)
+           std::atomic<std::size_t>& open, known_registry& known)
         : cfg(c),
           open_connections(open),
           pool(ioc, deadlines, std::move(upstream), c.connect_timeout, c.upstream_idle_timeout,
                c.eject_time, std::move(upstream_tls), c.upstream.host),
           rules(std::move(initial_rules)),
-          server_tls(std::move(listener_tls)) {}
+          server_tls(std::move(listener_tls)),
+          ledger(known) {}
 
     // Declared before ioc: session frames still pending when ioc is destroyed unregister here.
     const config& cfg;

@@ -176,8 +176,11 @@ std::string_view to_string(client_status s) noexcept {
     return "migrated";
 }
 
-client_status status_of(const client_record& r, std::chrono::system_clock::time_point now) noexcept {
-    if (r.last_successor != 0 && r.last_successor > r.last_seen) return client_status::migrated;
+client_status status_of(const client_record& r,
+                        std::chrono::system_clock::time_point now) noexcept {
+    // Instants are whole seconds: a successor call in the same second as the last deprecated call
+    // is taken as the later one (a deprecated call in any later second makes the client active).
+    if (r.last_successor != 0 && r.last_successor >= r.last_seen) return client_status::migrated;
     const utc_day first_recent = day_of(detail::unix_seconds(now)) - 6;
     if (r.last_seen != 0 && day_of(r.last_seen) >= first_recent) return client_status::active;
     // Days after the last one held for the rule may be counted in a delta not yet merged into

@@ -27,14 +27,14 @@ outcome_counts calls_in_last(const client_record& r, int days,
                              std::chrono::system_clock::time_point now) noexcept;
 
 struct migration_input {
-    rule_set_ptr rules;         // the loaded rules: every rule with deprecation enabled is a route
+    rule_set_ptr rules;  // the loaded rules: every rule with deprecation enabled is a route
     // Stored + not yet written; clients of rules no longer loaded too. Null: none.
     const ledger_data* ledger = nullptr;
     const client_names* names = nullptr;  // may be empty (or null)
-    std::int64_t ledger_since = 0;  // unix seconds when the ledger began holding data
-    std::string ledger_source;      // "sqlite:shimgate-ledger.sqlite3", "postgresql://host/db"
-                                    // (no password), or "none (in memory)"
-    std::string ledger_problem;     // "" or why the ledger cannot be read/written right now
+    std::int64_t ledger_since = 0;        // unix seconds when the ledger began holding data
+    std::string ledger_source;   // "sqlite:shimgate-ledger.sqlite3", "postgresql://host/db"
+                                 // (no password), or "none (in memory)"
+    std::string ledger_problem;  // "" or why the ledger cannot be read/written right now
     std::chrono::system_clock::time_point now;
 };
 

@@ -89,7 +89,9 @@ td.zero{color:#aaa;text-align:right}
 <h1>Deprecated route migration</h1>
 )";
 
-void append_uint(std::string& out, std::uint64_t n) { out += std::to_string(n); }
+void append_uint(std::string& out, std::uint64_t n) {
+    out += std::to_string(n);
+}
 
 // A calls cell: the total, and by outcome when any call did not end 2xx.
 void append_calls(std::string& out, const outcome_counts& c) {

@@ -396,8 +396,7 @@ std::string utc(std::chrono::system_clock::time_point t) {
     return out;
 }
 
-headless_chromium::headless_chromium()
-    : profile_(temp_path("chromium")) {
+headless_chromium::headless_chromium() : profile_(temp_path("chromium")) {
     command_ =
         "timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
         "--disable-background-networking --disable-component-update --disable-sync "
@@ -410,7 +409,9 @@ headless_chromium::~headless_chromium() {
     std::filesystem::remove_all(profile_, ignored);
 }
 
-bool headless_chromium::installed() { return run_shell("command -v chromium").exit_code == 0; }
+bool headless_chromium::installed() {
+    return run_shell("command -v chromium").exit_code == 0;
+}
 
 shell_result headless_chromium::dump_dom(const std::string& url) const {
     return run_shell(command_ + " --dump-dom '" + url + "'");
@@ -419,8 +420,7 @@ shell_result headless_chromium::dump_dom(const std::string& url) const {
 shell_result headless_chromium::screenshot(const std::string& url, const std::filesystem::path& png,
                                            int width, int height) const {
     return run_shell(command_ + " --window-size=" + std::to_string(width) + "," +
-                     std::to_string(height) + " --screenshot='" + png.string() + "' '" + url +
-                     "'");
+                     std::to_string(height) + " --screenshot='" + png.string() + "' '" + url + "'");
 }
 
 }  // namespace shimgate::testing

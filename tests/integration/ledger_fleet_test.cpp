@@ -49,8 +49,8 @@ TEST(LedgerFleet, TwoProcessesOnOnePostgresShowTheSum) {
     pg_cluster db;
     ASSERT_EQ(db.start(), "");
     backend be({"--token", "team-a", "--token", "team-b"});
-    const std::vector<std::string> flags{"--admin", "127.0.0.1:0", "--ledger", db.uri(),
-                                         "--ledger-flush", "0.2"};
+    const std::vector<std::string> flags{"--admin", "127.0.0.1:0",    "--ledger",
+                                         db.uri(),  "--ledger-flush", "0.2"};
     shim one(be.port, flags), two(be.port, flags);
     for (int i = 0; i < 5; ++i) EXPECT_EQ(explo_call(one.port, "team-a"), 200u);
     for (int i = 0; i < 2; ++i) EXPECT_EQ(explo_call(two.port, "team-a"), 200u);

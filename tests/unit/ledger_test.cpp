@@ -93,7 +93,8 @@ TEST(LedgerOutcome, OkNeedsBothTheUpstreamsAndTheClientsTwoHundred) {
 }
 
 TEST(LedgerRecorder, OnlyAnUpstreamTwoHundredMakesAClient) {
-    ledger_recorder r;
+    known_registry known;
+    ledger_recorder r(known);
     const std::uint64_t junk = r.fingerprint("junk-1");
     r.deprecated_call("explo", junk, call_outcome::error, day0);
     r.deprecated_call("explo", junk, call_outcome::gone, day0);  // a 410 of an unknown client
@@ -115,13 +116,19 @@ TEST(LedgerRecorder, OnlyAnUpstreamTwoHundredMakesAClient) {
     // Known for one rule is not known for another.
     r.deprecated_call("other_rule", good, call_outcome::error, day0);
     EXPECT_TRUE(r.take().empty());
+    // Known to every worker of the process at once.
+    ledger_recorder other_worker(known);
+    other_worker.deprecated_call("explo", good, call_outcome::error, day0 + 40);
+    EXPECT_EQ(other_worker.take().clients.at({"explo", good}).days.at(day_of(day0)).error, 1u);
+    EXPECT_FALSE(known.contains("explo", junk));
 }
 
 TEST(LedgerRecorder, KnownFromTheWholeLedgerAndSuccessorCallsOfKnownClientsOnly) {
-    ledger_recorder r;
-    auto known = std::make_shared<known_clients>();
-    (*known)["explo"].insert(fp_a);
-    r.set_known(known);
+    known_registry known;
+    ledger_data stored;  // the store's clients, read back
+    stored.clients[{"explo", fp_a}].first_seen = day0 - 86400;
+    known.add_all(stored);
+    ledger_recorder r(known);
     r.deprecated_call("explo", fp_a, call_outcome::gone, day0);  // entered on another replica
     r.successor_call("explo", fp_a, day0 + 5);
     r.successor_call("explo", fp_b, day0 + 5);  // unknown: not looked up
@@ -132,7 +139,8 @@ TEST(LedgerRecorder, KnownFromTheWholeLedgerAndSuccessorCallsOfKnownClientsOnly)
 }
 
 TEST(LedgerRecorder, FingerprintOfTheLastTokenIsKept) {
-    ledger_recorder r;
+    known_registry known;
+    ledger_recorder r(known);
     EXPECT_EQ(r.fingerprint("demo-token"), fingerprint_of("demo-token"));
     EXPECT_EQ(r.fingerprint("demo-token"), fingerprint_of("demo-token"));
     EXPECT_EQ(r.fingerprint("other"), fingerprint_of("other"));
@@ -208,8 +216,9 @@ TEST(LedgerService, SqliteFileKeepsTheLedgerAcrossRestartsAndAddsUpWriters) {
     auto run_once = [&](std::uint64_t fp, int calls) {
         store_opening s = open_ledger_store(url);
         EXPECT_EQ(s.error, "");
-        ledger_recorder worker;
-        ledger_service service(std::move(s.store), url, std::chrono::hours(1), {&worker});
+        known_registry known;
+        ledger_recorder worker(known);
+        ledger_service service(std::move(s.store), url, std::chrono::hours(1), {&worker}, known);
         service.start();
         for (int i = 0; i < calls; ++i) worker.deprecated_call("explo", fp, call_outcome::ok, now);
         service.stop();  // the drain's write
@@ -241,15 +250,17 @@ TEST(LedgerService, ViewAddsUnwrittenCallsAndStoredClientsAreKnown) {
                          .count();
     {
         store_opening s = open_ledger_store(url);
-        ledger_recorder worker;
-        ledger_service service(std::move(s.store), url, std::chrono::hours(1), {&worker});
+        known_registry known;
+        ledger_recorder worker(known);
+        ledger_service service(std::move(s.store), url, std::chrono::hours(1), {&worker}, known);
         service.start();
         worker.deprecated_call("explo", fp_a, call_outcome::ok, now);
         service.stop();
     }
     store_opening s = open_ledger_store(url);
-    ledger_recorder worker;
-    ledger_service service(std::move(s.store), url, std::chrono::hours(1), {&worker});
+    known_registry known;
+    ledger_recorder worker(known);
+    ledger_service service(std::move(s.store), url, std::chrono::hours(1), {&worker}, known);
     service.start();
     boost::asio::io_context ioc;
     auto view_now = [&] {

@@ -122,8 +122,8 @@ TEST(MigrationPage, MigratedOnlyWhenTheSuccessorWasCalledAfterTheLastDeprecatedC
     const std::int64_t t = now_unix - 3600;
     EXPECT_EQ(status_of(calls(t, {}, 0), at(now_unix)), client_status::active);
     EXPECT_EQ(status_of(calls(t, {}, t - 1), at(now_unix)), client_status::active);
-    EXPECT_EQ(status_of(calls(t, {}, t), at(now_unix)), client_status::active)
-        << "a successor call in the same second is not after the deprecated one";
+    EXPECT_EQ(status_of(calls(t, {}, t), at(now_unix)), client_status::migrated)
+        << "a successor call in the same second is taken as the later one";
     EXPECT_EQ(status_of(calls(t, {}, t + 1), at(now_unix)), client_status::migrated);
     // Migrated wins over quiet too: a client that moved long ago.
     EXPECT_EQ(status_of(calls(t - 30 * day_seconds, {}, t - 29 * day_seconds), at(now_unix)),
