@@ -137,9 +137,12 @@ rules_or_error load_rules(const std::filesystem::path& dir) {
         if (std::find(known.begin(), known.end(), name) == known.end())
             known.push_back(std::move(name));
     };
-    for (const rule& r : set->rules) {
+    for (std::size_t i = 0; i < set->rules.size(); ++i) {
+        const rule& r = set->rules[i];
         for (const credential_source& src : r.accept) add_credential(src.header);
         add_credential(r.upstream_auth_header);
+        if (r.deprecation.enabled && !r.deprecation.successor.empty())
+            set->successors.emplace_back(r.deprecation.successor, i);
     }
     out.rules = std::move(set);
     return out;

@@ -110,6 +110,9 @@ struct rule_set {
     // Every credential header a rule accepts or sends upstream, lower case, each once: a
     // translated call forwards none of them but the one it adds itself (set by load_rules).
     std::vector<std::string> credential_headers;
+    // The successor path of each deprecated rule that names one, and that rule's index in
+    // `rules` (set by load_rules): a pass-through call of such a path may be a client migrating.
+    std::vector<std::pair<std::string, std::size_t>> successors;
 };
 
 using rule_set_ptr = std::shared_ptr<const rule_set>;

@@ -7,10 +7,8 @@
 namespace shimgate {
 
 const rule* successor_route(const rule_set& rules, std::string_view path) noexcept {
-    for (const rule& r : rules.rules)
-        if (r.deprecation.enabled && !r.deprecation.successor.empty() &&
-            r.deprecation.successor == path)
-            return &r;
+    for (const auto& [successor, index] : rules.successors)
+        if (successor == path) return &rules.rules[index];
     return nullptr;
 }
 
@@ -40,7 +38,8 @@ void note_ledger_call(ledger_recorder& ledger, request_facts& facts, const reque
                       bool want_client) {
     if (!facts.route) {
         // A pass-through call the upstream answered: the successor of a deprecated route?
-        if (!head || facts.upstream_status == 0 || !facts.rules) return;
+        if (!head || facts.upstream_status == 0 || !facts.rules || facts.rules->successors.empty())
+            return;
         const std::string_view target = head->target();
         const rule* r = successor_route(*facts.rules, target.substr(0, target.find('?')));
         if (!r) return;

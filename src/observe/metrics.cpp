@@ -54,22 +54,35 @@ void latency_histogram::add(const latency_histogram& other) noexcept {
     sum += other.sum;
 }
 
-void worker_metrics::count_request(std::string_view rule, std::string_view dialect,
-                                   unsigned status) {
+std::uint64_t& worker_metrics::count_request(std::string_view rule, std::string_view dialect,
+                                             unsigned status) {
     request_key_view key{rule, dialect, status};
-    if (auto it = requests.find(key); it != requests.end()) {
-        ++it->second;
-        return;
-    }
-    requests.emplace(request_key{std::string(rule), std::string(dialect), status}, 1);
+    if (auto it = requests.find(key); it != requests.end()) return ++it->second;
+    return requests.emplace(request_key{std::string(rule), std::string(dialect), status}, 1)
+        .first->second;
 }
 
-void worker_metrics::observe_duration(std::string_view rule, std::chrono::nanoseconds d) {
-    if (auto it = duration_by_rule.find(rule); it != duration_by_rule.end()) {
-        it->second.observe(d);
+latency_histogram& worker_metrics::observe_duration(std::string_view rule,
+                                                    std::chrono::nanoseconds d) {
+    auto it = duration_by_rule.find(rule);
+    if (it == duration_by_rule.end())
+        it = duration_by_rule.emplace(std::string(rule), latency_histogram{}).first;
+    it->second.observe(d);
+    return it->second;
+}
+
+void worker_metrics::finish_request(std::string_view rule, std::string_view dialect,
+                                    unsigned status, std::chrono::nanoseconds d) {
+    if (last_.count && last_.status == status && last_.rule == rule && last_.dialect == dialect) {
+        ++*last_.count;
+        last_.duration->observe(d);
         return;
     }
-    duration_by_rule[std::string(rule)].observe(d);
+    last_.count = &count_request(rule, dialect, status);
+    last_.duration = &observe_duration(rule, d);
+    last_.rule.assign(rule);
+    last_.dialect.assign(dialect);
+    last_.status = status;
 }
 
 void worker_metrics::add(const worker_metrics& other) {

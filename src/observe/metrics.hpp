@@ -68,10 +68,33 @@ struct worker_metrics {
     std::int64_t requests_in_flight = 0;  // head read, answer not yet finished (a gauge)
     std::uint64_t upstream_resets = 0;    // answers cut short by the upstream after their head
 
-    void count_request(std::string_view rule, std::string_view dialect, unsigned status);
+    // Each returns where it counted (map nodes do not move).
+    std::uint64_t& count_request(std::string_view rule, std::string_view dialect, unsigned status);
     void count_refusal(refusal_reason r) noexcept { ++refusals[static_cast<std::size_t>(r)]; }
-    void observe_duration(std::string_view rule, std::chrono::nanoseconds d);
+    latency_histogram& observe_duration(std::string_view rule, std::chrono::nanoseconds d);
+    // count_request and observe_duration at once: the same rule, dialect and status as the last
+    // request (the usual case under load) cost a comparison instead of two map look-ups.
+    void finish_request(std::string_view rule, std::string_view dialect, unsigned status,
+                        std::chrono::nanoseconds d);
     void add(const worker_metrics& other);
+
+  private:
+    // Where the last finished request was counted. A copy (a scrape's) starts without one: its
+    // pointers would be the original's.
+    struct last_counted {
+        std::string rule, dialect;
+        unsigned status = 0;
+        std::uint64_t* count = nullptr;
+        latency_histogram* duration = nullptr;
+        last_counted() = default;
+        last_counted(const last_counted&) noexcept {}
+        last_counted& operator=(const last_counted&) noexcept {
+            count = nullptr;
+            duration = nullptr;
+            return *this;
+        }
+    };
+    last_counted last_;
 };
 
 // Pool figures, copied from each worker's upstream_pool at scrape time.

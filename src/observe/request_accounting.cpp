@@ -64,8 +64,7 @@ void account_request(worker_metrics& metrics, access_sink sink, const request_fa
     static const std::string none;
     const std::string& rule_name = facts.route ? facts.route->name : none;
     const std::string& dialect = facts.route ? facts.route->dialect : none;
-    metrics.count_request(rule_name, dialect, counted_status(facts));
-    metrics.observe_duration(rule_name, now - start);
+    metrics.finish_request(rule_name, dialect, counted_status(facts), now - start);
     if (facts.upstream_time.count() > 0) metrics.upstream_latency.observe(facts.upstream_time);
     if (facts.error == request_error::upstream_reset) ++metrics.upstream_resets;
     if (!sink.log) return;

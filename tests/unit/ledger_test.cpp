@@ -150,6 +150,7 @@ TEST(LedgerRecorder, FingerprintOfTheLastTokenIsKept) {
 TEST(LedgerCalls, SuccessorPathAndItsCredential) {
     const auto loaded = load_rules(SHIMGATE_SOURCE_DIR "/rules");
     ASSERT_EQ(loaded.error, "");
+    ASSERT_EQ(loaded.rules->successors.size(), 1u);  // the Explo rule's
     const rule* explo = successor_route(*loaded.rules, "/api/update_customer/");
     ASSERT_NE(explo, nullptr);
     EXPECT_TRUE(explo->deprecation.enabled);

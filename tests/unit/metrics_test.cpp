@@ -355,3 +355,33 @@ TEST(Metrics, HistogramBucketsRenderCumulatively) {
 
 }  // namespace
 }  // namespace shimgate
+
+namespace shimgate {
+namespace {
+
+// finish_request counts like count_request + observe_duration, whether the last request was the
+// same kind or not, and a copy never writes into the original.
+TEST(Metrics, FinishRequestCountsLikeItsTwoParts) {
+    using std::chrono::milliseconds;
+    worker_metrics a, b;
+    const std::tuple<const char*, const char*, unsigned> kinds[] = {
+        {"", "", 200}, {"", "", 200}, {"explo", "explo", 200}, {"", "", 404}, {"explo", "explo", 200}};
+    for (const auto& [rule, dialect, status] : kinds) {
+        a.finish_request(rule, dialect, status, milliseconds(3));
+        b.count_request(rule, dialect, status);
+        b.observe_duration(rule, milliseconds(3));
+    }
+    ASSERT_EQ(a.requests.size(), b.requests.size());
+    for (const auto& [key, n] : b.requests) EXPECT_EQ(a.requests.at(key), n) << key.rule;
+    ASSERT_EQ(a.duration_by_rule.size(), 2u);
+    EXPECT_EQ(a.duration_by_rule.at("").count, 3u);
+    EXPECT_EQ(a.duration_by_rule.at("explo").count, 2u);
+    worker_metrics copy = a;
+    copy.finish_request("explo", "explo", 200, milliseconds(3));  // the last kind of `a`
+    EXPECT_EQ((a.requests.at(request_key{"explo", "explo", 200})), 2u);
+    EXPECT_EQ((copy.requests.at(request_key{"explo", "explo", 200})), 3u);
+    EXPECT_EQ(a.duration_by_rule.at("explo").count, 2u);
+}
+
+}  // namespace
+}  // namespace shimgate
