@@ -200,9 +200,13 @@ class postgres_store final : public ledger_store {
 std::string postgres_store::connect() {
     if (conn_ && PQstatus(conn_) == CONNECTION_OK) return {};
     disconnect();
-    // expand_dbname: the URI's own parameters override the ones before it (connect_timeout).
-    const char* keys[] = {"connect_timeout", "fallback_application_name", "dbname", nullptr};
-    const char* values[] = {"3", "shimgate", uri_.c_str(), nullptr};
+    // expand_dbname: the URI's own parameters override the ones before it. A server that stops
+    // answering without closing the connection must not hold the ledger thread (and the exit,
+    // which waits for it) for ever: TCP keepalives and a user timeout end such a call in ~10 s.
+    const char* keys[] = {"connect_timeout",           "keepalives",       "keepalives_idle",
+                          "keepalives_interval",       "keepalives_count", "tcp_user_timeout",
+                          "fallback_application_name", "dbname",           nullptr};
+    const char* values[] = {"3", "1", "5", "2", "3", "10000", "shimgate", uri_.c_str(), nullptr};
     conn_ = PQconnectdbParams(keys, values, 1);
     if (!conn_) return "postgresql: out of memory";
     if (PQstatus(conn_) != CONNECTION_OK) {
