@@ -4,6 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <limits>
+
 #include "observe/log.hpp"
 
 namespace shimgate {
@@ -149,7 +151,24 @@ void ledger_service::flush() {
         }
     }
     cache_.add(writing);
-    read_back();
+    refresh_known();
+}
+
+void ledger_service::refresh_known() {
+    if (!store_) {
+        known_.add_all(cache_);
+        return;
+    }
+    // The clients only (no day is that late): other processes' new clients, cheaply.
+    ledger_data clients;
+    std::int64_t since = 0;
+    if (std::string why = store_->read(std::numeric_limits<utc_day>::max(), clients, since);
+        !why.empty()) {
+        note_failure(why);
+        return;
+    }
+    note_success();
+    known_.add_all(clients);
 }
 
 void ledger_service::read_back() {

@@ -1,9 +1,9 @@
 #pragma once
 // The client ledger's own thread (contract §6.2): it owns the store (--ledger), takes the workers'
-// deltas every --ledger-flush seconds and writes them as increments, reads the ledger back (so the
-// workers know every client of the fleet, and /migration shows it), rides out an outage with the
-// deltas kept (bounded) and logged once, and writes what is left at exit. The request path never
-// waits for it: workers only add to their own ledger_recorder.
+// deltas every --ledger-flush seconds and writes them as increments, reads the stored clients
+// back (so the workers know every client of the fleet; /migration reads everything when asked),
+// rides out an outage with the deltas kept (bounded) and logged once, and writes what is left at
+// exit. The request path never waits for it: workers only add to their own ledger_recorder.
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

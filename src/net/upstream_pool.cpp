@@ -144,7 +144,8 @@ void upstream_pool::give_back(upstream_connection_ptr c, std::string_view keep_a
             }
         }
     }
-    drop_closed();
+    // The deadline sweep forgets closed connections; a full pool looks for them itself first.
+    if (idle_.size() >= max_idle_) drop_closed();
     if (idle_.size() >= max_idle_) return;  // closed by its destructor
     // The worker's deadline sweep closes the socket when its idle time is up, traffic or not.
     c->idle_until = std::chrono::steady_clock::now() + limit;
