@@ -175,9 +175,27 @@ def drain_bound(argv):
         flag_value(argv, "drain-timeout", str(DEFAULT_DRAIN_TIMEOUT)))
 
 
-def systemd_exec_start(src):
+def unit_environment(unit):
+    """{name: value} of the unit's Environment= lines (each may hold several quoted assignments)."""
+    env = {}
+    for line in unit.get(("Service", "Environment"), []):
+        for word in shlex.split(line):
+            name, _, value = word.partition("=")
+            env[name] = value
+    return env
+
+
+def systemd_exec_start(src, expand=True):
+    """The unit and its ExecStart as words; expand: ${NAME} and $NAME replaced as systemd does
+    with the unit's Environment= (no EnvironmentFile= on this machine). ${NAME} stays one word;
+    the unit uses no bare $NAME."""
     unit = unit_settings(os.path.join(src, "deploy/shimgate.service"))
-    return unit, shlex.split(unit[("Service", "ExecStart")][-1])
+    words = shlex.split(unit[("Service", "ExecStart")][-1])
+    if expand:
+        env = unit_environment(unit)
+        words = [re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m.group(1) or m.group(2), ""), w)
+                 for w in words]
+    return unit, words
 
 
 def check_systemd(c, binary, src, tmp):
@@ -201,13 +219,25 @@ def check_systemd(c, binary, src, tmp):
     state = get("StateDirectory")
     c.check(state and get("WorkingDirectory") == f"/var/lib/{state}",
             "the working directory (the ledger's default file) is the StateDirectory")
+
+    # The ledger: --ledger ${SHIMGATE_LEDGER_URL}, a SQLite file in the StateDirectory by
+    # Environment=, overridable by an optional EnvironmentFile= (its settings win, systemd.exec(5)).
+    _, raw = systemd_exec_start(src, expand=False)
+    c.check(flag_value(raw[1:], "ledger") == "${SHIMGATE_LEDGER_URL}",
+            "ExecStart passes --ledger ${SHIMGATE_LEDGER_URL} (braces: always one argument)")
+    ledger = unit_environment(unit).get("SHIMGATE_LEDGER_URL", "")
+    c.check(re.fullmatch(rf"sqlite:/var/lib/{re.escape(state or '')}/[^/]+", ledger),
+            f"Environment=SHIMGATE_LEDGER_URL is a SQLite file in the StateDirectory "
+            f"(writable under ProtectSystem=strict): {ledger!r}")
+    config = get("ConfigurationDirectory")
+    c.check(f"-/etc/{config}/ledger.env" in unit.get(("Service", "EnvironmentFile"), []),
+            f"EnvironmentFile=-/etc/{config}/ledger.env (optional) can override the ledger URL")
     stop = float(get("TimeoutStopSec") or 0)
     c.check(stop > drain_bound(argv),
             f"TimeoutStopSec ({stop}) > drain-delay + drain-timeout ({drain_bound(argv)})")
     flags = help_flags(binary)
     for flag, _ in split_flags(argv):
         c.check(flag in flags, f"ExecStart flag --{flag} is one `shimgate --help` lists")
-    note_landed_flags(path, flags, argv)
     logs = get("LogsDirectory")
     access_log = flag_value(argv, "access-log")
     c.check(logs and access_log and access_log.startswith(f"/var/log/{logs}/"),
@@ -229,6 +259,9 @@ def check_systemd(c, binary, src, tmp):
 
     g = start_and_probe(c, binary, argv, os.path.join(src, "rules"), tmp, "ExecStart")
     if g:
+        ledger_file = os.path.join(tmp, os.path.basename(ledger))
+        c.check(os.path.isfile(ledger_file),
+                f"the ledger's SQLite file is created ({ledger} here at {ledger_file})")
         c.check(g.stop() == 0, "SIGTERM (KillSignal): shimgate drains and exits 0")
 
 

@@ -101,7 +101,10 @@ def port_of(host_port):
 def localise(argv, rules_dir, tmp):
     """The same command line, made runnable here: listeners on 127.0.0.1:0, the upstream's host
     127.0.0.1 (shimgate resolves it at start; its scheme, port and prefix are kept), the rules
-    from rules_dir, an access-log file in tmp. Every other flag and value is kept as written."""
+    from rules_dir, an access-log file in tmp, a sqlite: ledger file in tmp (same name), a
+    postgresql:// ledger's host:port made 127.0.0.1:9 (refused at once: no database is ever
+    reached, nor a name looked up; user, password, database and parameters are kept). Every other
+    flag and value is kept as written."""
     out = []
     for flag, value in split_flags(argv):
         if flag in ("listen", "admin"):
@@ -112,6 +115,11 @@ def localise(argv, rules_dir, tmp):
             value = rules_dir
         elif flag == "access-log" and value != "-":
             value = os.path.join(tmp, "access.log")
+        elif flag == "ledger" and value.startswith("sqlite:"):
+            value = "sqlite:" + os.path.join(tmp, os.path.basename(value[len("sqlite:"):]))
+        elif flag == "ledger" and re.match(r"postgres(ql)?://", value):
+            value = re.sub(r"^(postgres(?:ql)?://(?:[^@/]*@)?)(\[[^]]*\]|[^/:?]+)(:\d+)?",
+                           r"\g<1>127.0.0.1:9", value)
         if flag is None:
             out.append(value)
         else:
