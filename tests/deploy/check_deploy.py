@@ -82,6 +82,15 @@ def check_dockerfile(c, binary, src, tmp):
     probe = os.path.join(src, probe_copy[0][0]) if probe_copy else None
     c.check(hc[1:] == [str(admin_port)], f"HEALTHCHECK probes the --admin port: {hc}")
 
+    # The working directory holds the ledger's default SQLite file: the runtime stage makes it,
+    # owned by the USER (the root file system is read-only in Kubernetes, a volume goes there).
+    workdir = (one("WORKDIR") or [""])[-1]
+    c.check(flag_value(argv, "ledger") is None, "the image keeps --ledger's default (sqlite: file "
+            "in WORKDIR); an operator's arguments may replace it")
+    c.check(workdir and any(re.search(rf"install -d -o {user} -g \S+ -m 07\d0 {re.escape(workdir)}"
+                                      r"(\s|$)", r) for r in runs(final)),
+            f"WORKDIR {workdir} (the default ledger file's directory) is made writable by {user}")
+
     # Runtime packages: each one exists in Debian bookworm, and together they hold every shared
     # library the binary needs.
     packages = apt_installed_packages(runs(final))
@@ -101,6 +110,8 @@ def check_dockerfile(c, binary, src, tmp):
     g = start_and_probe(c, binary, argv, os.path.join(src, "rules"), tmp, "ENTRYPOINT + CMD")
     if g:
         try:
+            c.check(os.path.exists(os.path.join(tmp, "shimgate-ledger.sqlite3")),
+                    "the default ledger's SQLite file is created in the working directory")
             if probe_ok:
                 r = run([probe, str(g.admin_port)], timeout=10)
                 c.check(r.returncode == 0, "health probe: exit 0 against a running shimgate")
