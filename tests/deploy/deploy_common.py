@@ -50,19 +50,6 @@ def help_flags(binary):
     return flags
 
 
-def note_landed_flags(path, flags, argv):
-    """Prints a note for each flag a comment of path names ("when ... lands") that the binary now
-    lists but the live command line does not pass: time to uncomment it. Never a failure."""
-    live = {f for f, _ in split_flags(argv)}
-    for line in open(path, encoding="utf-8"):
-        comment = line.partition("#")[2]
-        for flag in re.findall(r"(?<![\w-])--([a-z][a-z0-9-]+)", comment):
-            if flag in flags and flag not in live | {"help", "version", "check-rules"}:
-                print(f"note: {os.path.basename(path)} mentions --{flag} in a comment, and "
-                      f"shimgate now takes it: uncomment it if it was waiting for the binary")
-                live.add(flag)
-
-
 def split_flags(argv):
     """[(flag, value)] of a shimgate command line (argv without the program), both spellings:
     `--flag value` and `--flag=value`. A flag without a value (--help) gets None."""
