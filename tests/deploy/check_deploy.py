@@ -8,18 +8,24 @@ Each part parses its files, cross-checks them (ports, selectors, paths, the drai
 grace period, every flag against `shimgate --help`), runs the real tool where this machine has it
 (systemd-analyze, logrotate) and starts the real shimgate from the file's own command line."""
 
+import base64
 import glob
+import ipaddress
 import json
 import os
 import re
 import shlex
+import signal
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.parse
 
 import yaml
 
-from deploy_common import (Checks, flag_value, help_flags, http_get, note_landed_flags, poll,
-                           port_of, run, split_flags, start_and_probe)
+from deploy_common import (Checks, flag_value, help_flags, http_get, localise, poll, port_of, run,
+                           split_flags, start_and_probe)
 from deploy_parse import (apt_installed_packages, container_port, dockerfile_instructions,
                           dockerfile_stages, ignored_by, known_to_debian, manifests,
                           os_codename, package_of_file, selects, shared_libraries, unit_settings)
@@ -82,6 +88,15 @@ def check_dockerfile(c, binary, src, tmp):
     probe = os.path.join(src, probe_copy[0][0]) if probe_copy else None
     c.check(hc[1:] == [str(admin_port)], f"HEALTHCHECK probes the --admin port: {hc}")
 
+    # The working directory holds the ledger's default SQLite file: the runtime stage makes it,
+    # owned by the USER (the root file system is read-only in Kubernetes, a volume goes there).
+    workdir = (one("WORKDIR") or [""])[-1]
+    c.check(flag_value(argv, "ledger") is None, "the image keeps --ledger's default (sqlite: file "
+            "in WORKDIR); an operator's arguments may replace it")
+    c.check(workdir and any(re.search(rf"install -d -o {user} -g \S+ -m 07\d0 {re.escape(workdir)}"
+                                      r"(\s|$)", r) for r in runs(final)),
+            f"WORKDIR {workdir} (the default ledger file's directory) is made writable by {user}")
+
     # Runtime packages: each one exists in Debian bookworm, and together they hold every shared
     # library the binary needs.
     packages = apt_installed_packages(runs(final))
@@ -101,6 +116,8 @@ def check_dockerfile(c, binary, src, tmp):
     g = start_and_probe(c, binary, argv, os.path.join(src, "rules"), tmp, "ENTRYPOINT + CMD")
     if g:
         try:
+            c.check(os.path.exists(os.path.join(tmp, "shimgate-ledger.sqlite3")),
+                    "the default ledger's SQLite file is created in the working directory")
             if probe_ok:
                 r = run([probe, str(g.admin_port)], timeout=10)
                 c.check(r.returncode == 0, "health probe: exit 0 against a running shimgate")
@@ -175,9 +192,27 @@ def drain_bound(argv):
         flag_value(argv, "drain-timeout", str(DEFAULT_DRAIN_TIMEOUT)))
 
 
-def systemd_exec_start(src):
+def unit_environment(unit):
+    """{name: value} of the unit's Environment= lines (each may hold several quoted assignments)."""
+    env = {}
+    for line in unit.get(("Service", "Environment"), []):
+        for word in shlex.split(line):
+            name, _, value = word.partition("=")
+            env[name] = value
+    return env
+
+
+def systemd_exec_start(src, expand=True):
+    """The unit and its ExecStart as words; expand: ${NAME} and $NAME replaced as systemd does
+    with the unit's Environment= (no EnvironmentFile= on this machine). ${NAME} stays one word;
+    the unit uses no bare $NAME."""
     unit = unit_settings(os.path.join(src, "deploy/shimgate.service"))
-    return unit, shlex.split(unit[("Service", "ExecStart")][-1])
+    words = shlex.split(unit[("Service", "ExecStart")][-1])
+    if expand:
+        env = unit_environment(unit)
+        words = [re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: env.get(m.group(1) or m.group(2), ""), w)
+                 for w in words]
+    return unit, words
 
 
 def check_systemd(c, binary, src, tmp):
@@ -201,13 +236,25 @@ def check_systemd(c, binary, src, tmp):
     state = get("StateDirectory")
     c.check(state and get("WorkingDirectory") == f"/var/lib/{state}",
             "the working directory (the ledger's default file) is the StateDirectory")
+
+    # The ledger: --ledger ${SHIMGATE_LEDGER_URL}, a SQLite file in the StateDirectory by
+    # Environment=, overridable by an optional EnvironmentFile= (its settings win, systemd.exec(5)).
+    _, raw = systemd_exec_start(src, expand=False)
+    c.check(flag_value(raw[1:], "ledger") == "${SHIMGATE_LEDGER_URL}",
+            "ExecStart passes --ledger ${SHIMGATE_LEDGER_URL} (braces: always one argument)")
+    ledger = unit_environment(unit).get("SHIMGATE_LEDGER_URL", "")
+    c.check(re.fullmatch(rf"sqlite:/var/lib/{re.escape(state or '')}/[^/]+", ledger),
+            f"Environment=SHIMGATE_LEDGER_URL is a SQLite file in the StateDirectory "
+            f"(writable under ProtectSystem=strict): {ledger!r}")
+    config = get("ConfigurationDirectory")
+    c.check(f"-/etc/{config}/ledger.env" in unit.get(("Service", "EnvironmentFile"), []),
+            f"EnvironmentFile=-/etc/{config}/ledger.env (optional) can override the ledger URL")
     stop = float(get("TimeoutStopSec") or 0)
     c.check(stop > drain_bound(argv),
             f"TimeoutStopSec ({stop}) > drain-delay + drain-timeout ({drain_bound(argv)})")
     flags = help_flags(binary)
     for flag, _ in split_flags(argv):
         c.check(flag in flags, f"ExecStart flag --{flag} is one `shimgate --help` lists")
-    note_landed_flags(path, flags, argv)
     logs = get("LogsDirectory")
     access_log = flag_value(argv, "access-log")
     c.check(logs and access_log and access_log.startswith(f"/var/log/{logs}/"),
@@ -229,6 +276,9 @@ def check_systemd(c, binary, src, tmp):
 
     g = start_and_probe(c, binary, argv, os.path.join(src, "rules"), tmp, "ExecStart")
     if g:
+        ledger_file = os.path.join(tmp, os.path.basename(ledger))
+        c.check(os.path.isfile(ledger_file),
+                f"the ledger's SQLite file is created ({ledger} here at {ledger_file})")
         c.check(g.stop() == 0, "SIGTERM (KillSignal): shimgate drains and exits 0")
 
 
@@ -265,11 +315,12 @@ def check_kubernetes(c, binary, src, tmp):
     c.check(selects(spec["selector"]["matchLabels"], labels),
             "Deployment selector matches its pods")
     [container] = [k for k in pod["spec"]["containers"] if k["name"] == "shimgate"]
-    argv = container.get("args", [])
+    raw_argv = container.get("args", [])
+    env = {e["name"]: e for e in container.get("env", [])}
+    argv = kubernetes_expand(raw_argv, env, docs)
     flags = help_flags(binary)
     for flag, _ in split_flags(argv):
         c.check(flag in flags, f"args flag --{flag} is one `shimgate --help` lists")
-    note_landed_flags(os.path.join(src, "deploy/kubernetes/deployment.yaml"), flags, argv)
     admin = port_of(flag_value(argv, "admin"))
     listen = port_of(flag_value(argv, "listen"))
     c.check(container_port(container, admin) == admin, "the --admin port is a container port")
@@ -298,12 +349,33 @@ def check_kubernetes(c, binary, src, tmp):
     for p in pdbs:
         c.check(selects(p["spec"]["selector"]["matchLabels"], labels), "the PDB selects the pods")
 
-    # The drain fits in the grace period: preStop sleep + --drain-delay + --drain-timeout.
+    # The drain fits in the grace period: (preStop sleep, if any) + --drain-delay + --drain-timeout;
+    # the delay is what keeps a replica serving while its endpoint goes (/readyz 503 at once), and
+    # outlasts the readiness probe's detection.
     pre_stop = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command", [])
     sleep = float(pre_stop[1]) if pre_stop[:1] == ["sleep"] else 0.0
     grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
     c.check(grace > sleep + drain_bound(argv), f"terminationGracePeriodSeconds ({grace}) > preStop "
             f"sleep + drain-delay + drain-timeout ({sleep + drain_bound(argv)})")
+    delay = float(flag_value(argv, "drain-delay", "0"))
+    ready = container.get("readinessProbe", {})
+    detect = ready.get("periodSeconds", 10) * ready.get("failureThreshold", 3)
+    c.check(delay > 0 and not pre_stop, f"--drain-delay ({delay}) does the pre-drain wait (no "
+            f"preStop sleep: {pre_stop})")
+    c.check(delay >= detect, f"--drain-delay ({delay}) >= readiness period x failureThreshold "
+            f"({detect}): the probe sees 503 before the listener closes")
+
+    # --trusted-proxies: in-cluster (private) ranges only; trusting a public range would let any
+    # client write its own X-Forwarded-For.
+    trusted = flag_value(argv, "trusted-proxies")
+    if c.check(trusted, "--trusted-proxies names the ingress addresses"):
+        for cidr in trusted.split(","):
+            try:
+                net = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as e:
+                c.check(False, f"--trusted-proxies {cidr}: {e}")
+                continue
+            c.check(net.is_private, f"--trusted-proxies {cidr} is a private range")
 
     # Security and resources; the user is the image's.
     psc, csc = pod["spec"].get("securityContext", {}), container.get("securityContext", {})
@@ -344,23 +416,103 @@ def check_kubernetes(c, binary, src, tmp):
             print(f"note: the ConfigMap's {key} differs from rules/{key}: regenerate it "
                   "(deploy/kubernetes/configmap-rules.yaml)")
 
-    # The ledger's URL: an env var from a Secret that the example defines.
-    env = {e["name"]: e for e in container.get("env", [])}
+    # The ledger: --ledger=$(SHIMGATE_LEDGER_URL), an env var from a required key of the Secret
+    # that the example defines, holding a PostgreSQL URL (one ledger for every replica).
+    c.check(flag_value(raw_argv, "ledger") == "$(SHIMGATE_LEDGER_URL)",
+            "args pass --ledger=$(SHIMGATE_LEDGER_URL)")
+    names = [e["name"] for e in container.get("env", [])]
+    c.check("SHIMGATE_LEDGER_URL" in names, "SHIMGATE_LEDGER_URL is in env (else Kubernetes "
+            "leaves $(SHIMGATE_LEDGER_URL) in args literally)")
     ref = env.get("SHIMGATE_LEDGER_URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
     secret = docs.get(("Secret", ref.get("name")))
-    c.check(secret and ref.get("key") in secret.get("stringData", {}),
-            "SHIMGATE_LEDGER_URL comes from the example Secret's key")
-    c.check(secret and secret["stringData"].get(ref.get("key"), "").startswith("postgresql://"),
+    ledger_url = secret_value(secret, ref.get("key")) if secret else None
+    c.check(ledger_url is not None, "SHIMGATE_LEDGER_URL comes from the example Secret's key")
+    c.check(ref and ref.get("optional", False) is False,
+            "the ledger Secret is required (not optional: a pod must not start without it)")
+    c.check((ledger_url or "").startswith("postgresql://"),
             "the ledger Secret holds a postgresql:// URL")
+    # Why required: without the variable the literal reaches shimgate, which refuses it.
+    literal = localise(raw_argv, rules_dir, tmp)
+    try:
+        r = run([binary] + literal, cwd=tmp, timeout=15)
+        refused = r.returncode != 0 and "--ledger" in r.stderr
+        c.check(refused, "an unset SHIMGATE_LEDGER_URL (literal $(SHIMGATE_LEDGER_URL)) is "
+                f"refused at start: rc {r.returncode} {r.stderr.strip()[-300:]}")
+    except subprocess.TimeoutExpired:
+        c.check(False, "an unset SHIMGATE_LEDGER_URL is refused at start: shimgate kept running")
 
-    # The container's command line starts the real binary, serving the probe and scrape paths.
+    # The container's command line, with the example Secret's URL (its host made a closed local
+    # port: no PostgreSQL here), starts the real binary, serving the probe and scrape paths; the
+    # ledger waits for its database without holding requests, and the drain delay works.
     g = start_and_probe(c, binary, argv, rules_dir, tmp, "Deployment args")
     if g:
+        log = lambda: "\n".join(g.log)
+        c.check("client ledger: postgresql://" in log(),
+                f"the ledger is the Secret's PostgreSQL: {log()[-400:]}")
+        password = urllib.parse.urlsplit(ledger_url or "").password
+        c.check(poll(lambda: "ledger: cannot use" in log(), timeout=5),
+                "no database here: the ledger logs it unreachable (and keeps calls in memory)")
+        c.check(not password or password not in log(),
+                "the Secret's password never appears in the process log")
         status, _ = http_get(g.admin_port, container["livenessProbe"]["httpGet"]["path"])
         c.check(status == 200, f"liveness path answers 200 (got {status})")
+        status, _ = http_get(g.admin_port, ready.get("httpGet", {}).get("path", "/readyz"))
+        c.check(status == 200, f"readiness path answers 200 without the upstream (got {status})")
         status, body = http_get(g.admin_port, ann.get("prometheus.io/path", "/metrics"))
         c.check(status == 200 and "shimgate_" in body, "the scrape path serves shimgate metrics")
-        c.check(g.stop() == 0, "SIGTERM: shimgate drains and exits 0")
+        check_drain_delay(c, g, delay, drain_bound(argv), ready.get("httpGet", {}).get("path"))
+
+
+def kubernetes_expand(argv, env, docs):
+    """args with $(NAME) replaced as the kubelet does, for a NAME in the container's env: a value,
+    or a secretKeyRef into the manifests' (example) Secret; $$ is a literal $; any other $(NAME)
+    is left as written."""
+    def value(name):
+        e = env.get(name)
+        if e is None:
+            return None
+        if "value" in e:
+            return str(e["value"])
+        ref = e.get("valueFrom", {}).get("secretKeyRef", {})
+        secret = docs.get(("Secret", ref.get("name")))
+        return secret_value(secret, ref.get("key")) if secret else None
+
+    def expand(arg):
+        def one(m):
+            if m.group(0) == "$$":
+                return "$"
+            v = value(m.group(1))
+            return m.group(0) if v is None else v
+        return re.sub(r"\$\$|\$\((\w+)\)", one, arg)
+    return [expand(a) for a in argv]
+
+
+def secret_value(secret, key):
+    if key in secret.get("stringData", {}):
+        return secret["stringData"][key]
+    if key in secret.get("data", {}):
+        return base64.b64decode(secret["data"][key]).decode("utf-8")
+    return None
+
+
+def check_drain_delay(c, g, delay, bound, ready_path):
+    """SIGTERM: /readyz turns 503 at once while the public listener still serves, for --drain-delay
+    seconds; then the drain, and exit 0 (one signal: a second would cut the delay short)."""
+    start = time.monotonic()
+    g.proc.send_signal(signal.SIGTERM)
+    c.check(poll(lambda: http_get(g.admin_port, ready_path, timeout=1)[0] == 503,
+                 timeout=max(delay - 1, 0.5)),
+            f"SIGTERM: {ready_path} turns 503 within the drain delay")
+    status, _ = http_get(g.port, "/during-drain-delay", timeout=2)
+    c.check(status is not None and time.monotonic() - start < delay,
+            f"SIGTERM: the listener still serves during --drain-delay (got {status})")
+    try:
+        rc = g.proc.wait(timeout=bound + 5)
+    except subprocess.TimeoutExpired:
+        rc = g.stop()
+    elapsed = time.monotonic() - start
+    c.check(rc == 0, f"SIGTERM: shimgate drains and exits 0 (rc {rc})")
+    c.check(elapsed >= delay - 0.2, f"... after the drain delay ({elapsed:.1f} s >= {delay} s)")
 
 
 # ---- logrotate ----------------------------------------------------------------------------------

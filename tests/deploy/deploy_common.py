@@ -50,19 +50,6 @@ def help_flags(binary):
     return flags
 
 
-def note_landed_flags(path, flags, argv):
-    """Prints a note for each flag a comment of path names ("when ... lands") that the binary now
-    lists but the live command line does not pass: time to uncomment it. Never a failure."""
-    live = {f for f, _ in split_flags(argv)}
-    for line in open(path, encoding="utf-8"):
-        comment = line.partition("#")[2]
-        for flag in re.findall(r"(?<![\w-])--([a-z][a-z0-9-]+)", comment):
-            if flag in flags and flag not in live | {"help", "version", "check-rules"}:
-                print(f"note: {os.path.basename(path)} mentions --{flag} in a comment, and "
-                      f"shimgate now takes it: uncomment it if it was waiting for the binary")
-                live.add(flag)
-
-
 def split_flags(argv):
     """[(flag, value)] of a shimgate command line (argv without the program), both spellings:
     `--flag value` and `--flag=value`. A flag without a value (--help) gets None."""
@@ -101,7 +88,10 @@ def port_of(host_port):
 def localise(argv, rules_dir, tmp):
     """The same command line, made runnable here: listeners on 127.0.0.1:0, the upstream's host
     127.0.0.1 (shimgate resolves it at start; its scheme, port and prefix are kept), the rules
-    from rules_dir, an access-log file in tmp. Every other flag and value is kept as written."""
+    from rules_dir, an access-log file in tmp, a sqlite: ledger file in tmp (same name), a
+    postgresql:// ledger's host:port made 127.0.0.1:9 (refused at once: no database is ever
+    reached, nor a name looked up; user, password, database and parameters are kept). Every other
+    flag and value is kept as written."""
     out = []
     for flag, value in split_flags(argv):
         if flag in ("listen", "admin"):
@@ -112,6 +102,11 @@ def localise(argv, rules_dir, tmp):
             value = rules_dir
         elif flag == "access-log" and value != "-":
             value = os.path.join(tmp, "access.log")
+        elif flag == "ledger" and value.startswith("sqlite:"):
+            value = "sqlite:" + os.path.join(tmp, os.path.basename(value[len("sqlite:"):]))
+        elif flag == "ledger" and re.match(r"postgres(ql)?://", value):
+            value = re.sub(r"^(postgres(?:ql)?://(?:[^@/]*@)?)(\[[^]]*\]|[^/:?]+)(:\d+)?",
+                           r"\g<1>127.0.0.1:9", value)
         if flag is None:
             out.append(value)
         else:
