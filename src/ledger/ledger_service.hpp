@@ -74,7 +74,8 @@ class ledger_service {
     void schedule_flush();       // ledger thread
     void take_from_workers();    // any thread
     void absorb(ledger_data d);  // under mutex_: into pending_ (bounded) and the counters
-    void read_back();            // ledger thread: cache_ from the store, the workers' known sets
+    void read_back();            // ledger thread: cache_ from the store, its clients known
+    void refresh_known();        // ledger thread: the store's clients known (no days read)
     void note_failure(const std::string& why);  // ledger thread
     void note_success();                        // ledger thread
 
