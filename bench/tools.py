@@ -16,17 +16,35 @@
       time), prints "READY ok=N failed=M" and keeps them all open, idle, until SIGTERM or --hold s
       (default 120); then closes them with RST (no TIME_WAIT pile-up).
 
+  tools.py spread PORT RATE DURATION CONNECTIONS CALL [--tls]
+      Open-loop load with requests spread evenly in time, next to h2load --rps (which fires every
+      connection at the same instant of each period): request k is sent at start + k / RATE (every
+      200 µs at 5,000 req/s) on the connection idle longest (CONNECTIONS keep-alive connections,
+      HTTP/1.1, one request in flight each, opened before the clock starts), so the proxy sees the
+      requests one at a time. A request due while every connection is busy waits for the next free
+      one (counted as late). Sends RATE * DURATION requests, stops at DURATION + 10 s at the latest.
+      CALL: get | explo | mintlify | canonical (the same requests as bench/wrk/bench.lua). Prints
+      "SPREAD requests=N done=N ok=N errors=N duration_s=S send_lag_p50_us=N send_lag_p99_us=N
+      late=N p50_us=N p99_us=N".
+
+  tools.py cgcalls FILE FUNCTION...
+      Sum of the calls to the named functions in a callgrind output file (the calls= lines under
+      every cfn= of those names): "NAME COUNT" per name, then "total COUNT".
+
   tools.py micro FILE.json
       Google Benchmark JSON (with repetitions) -> "NAME MEDIAN_NS" lines (CPU time, median aggregate
       when present, else the single run).
 """
 import asyncio
 import difflib
+import collections
 import json
 import os
 import re
+import select
 import signal
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -254,6 +272,202 @@ async def idle(port, count, path, concurrency, hold):
         w.close()
 
 
+# ---- spread: open-loop load, one request every 1/RATE s ----------------------------------------
+CANONICAL = b'{"customer_id":"example_1","name":"Example 1","mapping":{"40":"213","134":"386"},"properties":{"filterValue":"value"}}'
+CALLS = {  # method, path, headers, body: the calls of bench/wrk/bench.lua and bench/run's h2load
+    "get": (b"GET", b"/echo/x", [], b""),
+    "explo": (b"POST", b"/api/update_user_group/",
+              [b"Content-Type: application/json", b"Explo-Authorization: Token demo-token"], SEED),
+    "mintlify": (b"PUT", b"/api/user",
+                 [b"Content-Type: application/json", b"Authorization: Token demo-token"], SEED),
+    "canonical": (b"POST", b"/api/update_customer/",
+                  [b"Content-Type: application/json", b"Authorization: Token demo-token"], CANONICAL),
+}
+CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d+)", re.I)
+
+
+def percentile(values, q):
+    if not values:
+        return 0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def spread(port, rate, duration, connections, call, tls):
+    method, path, headers, body = CALLS[call]
+    request = (method + b" " + path + b" HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: shimgate-bench-spread\r\n" % port
+               + b"".join(h + b"\r\n" for h in headers)
+               + (b"Content-Length: %d\r\n" % len(body) if body or method != b"GET" else b"")
+               + b"\r\n" + body)
+    ctx = None
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+
+    def connect():
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if ctx:
+            s = ctx.wrap_socket(s)   # handshake here, before the clock starts
+        s.setblocking(False)
+        return s
+
+    try:   # timer slack 1 µs instead of 50 µs: the sleeps between sends end on time
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(29, 1000, 0, 0, 0)   # PR_SET_TIMERSLACK
+    except (OSError, AttributeError):
+        pass
+    ep = select.epoll()
+    conns = {}         # fd -> [socket, buffer, send time or None]
+    idle = collections.deque()
+    for _ in range(connections):
+        s = connect()
+        conns[s.fileno()] = [s, bytearray(), None]
+        ep.register(s.fileno(), select.EPOLLIN)
+        idle.append(s.fileno())
+
+    total = int(rate * duration)
+    interval = 1.0 / rate
+    lat, lag = [], []
+    sent = done = ok = errors = late = 0
+    clock = time.perf_counter
+    start = clock() + 0.05
+    deadline = start + duration + 10
+
+    def finish(fd, c, status_ok, now):
+        nonlocal done, ok, errors
+        done += 1
+        if status_ok:
+            ok += 1
+        else:
+            errors += 1
+        lat.append(int((now - c[2]) * 1e6))
+        c[2] = None
+        idle.append(fd)
+
+    def reopen(fd, c):
+        nonlocal errors, done
+        if c[2] is not None:
+            errors += 1
+            done += 1
+        ep.unregister(fd)
+        c[0].close()
+        del conns[fd]
+        s = connect()
+        conns[s.fileno()] = [s, bytearray(), None]
+        ep.register(s.fileno(), select.EPOLLIN)
+        idle.append(s.fileno())
+
+    def on_readable(fd, now):
+        c = conns.get(fd)
+        if c is None:
+            return
+        s, buf = c[0], c[1]
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    reopen(fd, c)
+                    return
+                buf += chunk
+                if len(chunk) < 65536:
+                    break
+        except (BlockingIOError, ssl.SSLWantReadError):
+            pass
+        except OSError:
+            reopen(fd, c)
+            return
+        end = buf.find(b"\r\n\r\n")
+        if end < 0 or c[2] is None:
+            return
+        m = CONTENT_LENGTH.search(buf, 0, end + 2)
+        need = end + 4 + (int(m.group(1)) if m else 0)
+        if len(buf) < need:
+            return
+        status_ok = buf[9:10] == b"2"
+        del buf[:need]
+        finish(fd, c, status_ok, now)
+
+    while done < total:
+        now = clock()
+        if now > deadline:
+            break
+        # send every request that is due, each on the connection idle longest
+        while sent < total and idle:
+            due = start + sent * interval
+            if due > now:
+                break
+            fd = idle.popleft()
+            c = conns[fd]
+            try:
+                c[0].send(request)   # small: goes out whole into an empty socket buffer
+            except OSError:
+                idle.appendleft(fd)
+                reopen(fd, c)
+                continue
+            c[2] = now
+            d = now - due
+            lag.append(int(d * 1e6))
+            if d > interval:
+                late += 1
+            sent += 1
+        for fd, _ in ep.poll(0):
+            on_readable(fd, now)
+        if sent < total and idle:
+            wait = start + sent * interval - clock()
+        else:
+            wait = 0.01   # nothing to send: wait for answers
+        if wait > 0.002:
+            for fd, _ in ep.poll(wait - 0.0015):   # epoll's timeout is in ms, rounded up
+                on_readable(fd, clock())
+        elif wait > 0:
+            time.sleep(wait)   # clock_nanosleep: µs precision (plus the timer slack)
+    elapsed = max(clock() - start, 1e-9)
+    for c in conns.values():
+        try:
+            c[0].setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        c[0].close()
+    print("SPREAD requests=%d done=%d ok=%d errors=%d duration_s=%.6f send_lag_p50_us=%d send_lag_p99_us=%d late=%d p50_us=%d p99_us=%d"
+          % (sent, done, ok, errors + (sent - done), elapsed, percentile(lag, 0.5), percentile(lag, 0.99), late,
+             percentile(lat, 0.5), percentile(lat, 0.99)), flush=True)
+    return 0 if done == total else 1
+
+
+# ---- callgrind: calls to given functions ----------------------------------------------------------
+def cgcalls(path, names):
+    wanted = set(names)
+    ids = {}            # compressed name id -> name
+    counts = dict.fromkeys(names, 0)
+    current = None      # the function named by the last cfn= line, if wanted
+    name_line = re.compile(r"^c?fn=\((\d+)\)(?: (.*))?$")
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("cfn="):
+                m = name_line.match(line.rstrip("\n"))
+                if m:
+                    if m.group(2) is not None:
+                        ids[m.group(1)] = m.group(2)
+                    fn = ids.get(m.group(1), "")
+                else:
+                    fn = line[4:].strip()
+                current = fn if fn in wanted else None
+            elif line.startswith("fn="):
+                m = name_line.match(line.rstrip("\n"))
+                if m and m.group(2) is not None:
+                    ids[m.group(1)] = m.group(2)
+                current = None
+            elif line.startswith("calls="):
+                if current is not None:
+                    counts[current] += int(line[6:].split()[0])
+                    current = None
+    for n in names:
+        print("%s %d" % (n, counts[n]))
+    print("total %d" % sum(counts.values()))
+
+
 # ---- micro-benchmark JSON -----------------------------------------------------------------------
 def micro(path):
     with open(path) as f:
@@ -288,6 +502,10 @@ def main():
         sys.exit(bytecheck(args[0], args[1], (pa[0], int(pa[1])), (pb[0], int(pb[1]))))
     elif cmd == "idle":
         asyncio.run(idle(int(args[0]), int(args[1]), args[2], opt("--concurrency", 64), opt("--hold", 120.0)))
+    elif cmd == "spread":
+        sys.exit(spread(int(args[0]), float(args[1]), float(args[2]), int(args[3]), args[4], "--tls" in args))
+    elif cmd == "cgcalls":
+        cgcalls(args[0], args[1:])
     elif cmd == "micro":
         micro(args[0])
     else:
