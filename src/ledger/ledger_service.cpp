@@ -48,13 +48,13 @@ void ledger_service::start() {
 }
 
 void ledger_service::stop() {
-    if (stopped_) return;
+    // Never started (a start-up that failed before serving): nothing was recorded, and the
+    // workers' recorders may be gone already.
+    if (stopped_ || !thread_.joinable()) return;
     stopped_ = true;
-    if (thread_.joinable()) {
-        net::post(ioc_, [this] { timer_.cancel(); });
-        work_.reset();
-        thread_.join();
-    }
+    net::post(ioc_, [this] { timer_.cancel(); });
+    work_.reset();
+    thread_.join();
     // The ledger thread is gone: the store is this thread's now.
     take_from_workers();
     ledger_data last;

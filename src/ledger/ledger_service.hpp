@@ -60,8 +60,9 @@ class ledger_service {
     // Starts the thread: it reads the ledger (the workers learn its clients), then flushes every
     // `flush_every`.
     void start();
-    // Takes what the workers still hold, writes it (one attempt; a failure is logged with what is
-    // lost), and joins the thread. Call after the workers stopped. Idempotent.
+    // Joins the thread, then takes what the workers still hold and writes it (one attempt; a
+    // failure is logged with what is lost). Call after the workers stopped, while their
+    // recorders live. Idempotent; nothing for a service never started.
     void stop();
 
     // The ledger as /migration shows it, read on the ledger's thread (any caller's executor).
