@@ -27,12 +27,14 @@ utc_day first_day_shown() {
 
 ledger_service::ledger_service(std::unique_ptr<ledger_store> store, std::string source,
                                std::chrono::milliseconds flush_every,
-                               std::vector<ledger_recorder*> recorders, known_registry& known)
+                               std::vector<ledger_recorder*> recorders, known_registry& known,
+                               std::size_t max_pending_rows)
     : store_(std::move(store)),
       source_(std::move(source)),
       flush_every_(flush_every),
       recorders_(std::move(recorders)),
       known_(known),
+      max_pending_rows_(max_pending_rows),
       since_(now_unix()) {}
 
 ledger_service::~ledger_service() {
@@ -120,7 +122,7 @@ void ledger_service::absorb(ledger_data d) {
             auto row = kept.days.find(day);
             if (row != kept.days.end()) {
                 row->second.add(c);
-            } else if (pending_rows_ < max_pending_rows) {
+            } else if (pending_rows_ < max_pending_rows_) {
                 kept.days.emplace(day, c);
                 ++pending_rows_;
             } else {
@@ -197,7 +199,7 @@ void ledger_service::note_failure(const std::string& why) {
     problem_ = why;
     outage_began_ = std::chrono::steady_clock::now();
     log_error("ledger: cannot use " + source_ + ": " + why + "; calls are kept in memory (up to " +
-              std::to_string(max_pending_rows) + " client-days) and written when it is back");
+              std::to_string(max_pending_rows_) + " client-days) and written when it is back");
 }
 
 void ledger_service::note_success() {

@@ -44,15 +44,15 @@ struct ledger_counts {
 class ledger_service {
   public:
     static constexpr std::size_t max_series_per_rule = 1000;
-    // The unwritten deltas' bound, in (client, day) rows: about 100 bytes each.
-    static constexpr std::size_t max_pending_rows = 200000;
+    // The unwritten deltas' default bound, in (client, day) rows: about 100 bytes each.
+    static constexpr std::size_t default_max_pending_rows = 200000;
     static constexpr int days_shown = 30;
 
     // `store` null: in memory only. `recorders`: one per worker, outliving this service's stop();
     // `known`: theirs, which learns the store's clients.
     ledger_service(std::unique_ptr<ledger_store> store, std::string source,
                    std::chrono::milliseconds flush_every, std::vector<ledger_recorder*> recorders,
-                   known_registry& known);
+                   known_registry& known, std::size_t max_pending_rows = default_max_pending_rows);
     ~ledger_service();
     ledger_service(const ledger_service&) = delete;
     ledger_service& operator=(const ledger_service&) = delete;
@@ -85,6 +85,7 @@ class ledger_service {
     const std::chrono::milliseconds flush_every_;
     std::vector<ledger_recorder*> recorders_;
     known_registry& known_;
+    const std::size_t max_pending_rows_;
 
     std::mutex mutex_;     // pending_, counts_, rank_, pending_rows_
     ledger_data pending_;  // taken from the workers, not yet written

@@ -10,6 +10,7 @@
 #include <boost/asio/detached.hpp>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "config/rule_loader.hpp"
 #include "ledger/client_names.hpp"
@@ -280,6 +281,63 @@ TEST(LedgerService, ViewAddsUnwrittenCallsAndStoredClientsAreKnown) {
     EXPECT_EQ(v.data.clients.at({"explo", fp_a}).days.at(day_of(now)), (outcome_counts{1, 0, 1}));
     EXPECT_EQ(v.source, url);
     EXPECT_EQ(v.problem, "");
+    service.stop();
+}
+
+// /metrics: the first 1000 clients of a rule have their own series, the rest add up as "other"
+// (fingerprint 0); a series never moves between the two, so counters only grow.
+TEST(LedgerService, SeriesPerRuleAreBoundedTheRestIsOther) {
+    known_registry known;
+    ledger_recorder worker(known);
+    ledger_service service(nullptr, "none (in memory)", std::chrono::hours(1), {&worker}, known);
+    const std::uint64_t clients = ledger_service::max_series_per_rule + 2;
+    for (std::uint64_t fp = 1; fp <= clients; ++fp)
+        worker.deprecated_call("explo", fp, call_outcome::ok, day0);
+    ledger_counts c = service.counts();
+    EXPECT_EQ(c.calls.size(), ledger_service::max_series_per_rule + 1);
+    EXPECT_EQ(c.calls.at({"explo", 0}).ok, 2u);
+    EXPECT_EQ(c.calls.at({"explo", 1}).ok, 1u);
+    worker.deprecated_call("explo", clients, call_outcome::error, day0);  // an "other" client
+    worker.deprecated_call("explo", 1, call_outcome::error, day0);
+    c = service.counts();
+    EXPECT_EQ(c.calls.at({"explo", 0}), (outcome_counts{2, 0, 1}));
+    EXPECT_EQ(c.calls.at({"explo", 1}), (outcome_counts{1, 0, 1}));
+}
+
+// A store that is down: every write and read fails.
+class down_store final : public ledger_store {
+  public:
+    std::string write(const ledger_data&) override { return "connection refused"; }
+    std::string read(utc_day, ledger_data&, std::int64_t&) override { return "connection refused"; }
+};
+
+// An outage: requests go on, the calls are kept up to the bound (the rest counted as dropped),
+// each failed flush counted, and /migration shows what is kept with the reason.
+TEST(LedgerService, OutageKeepsBoundedDeltasAndCountsTheRest) {
+    known_registry known;
+    ledger_recorder worker(known);
+    ledger_service service(std::make_unique<down_store>(), "postgresql://db/x",
+                           std::chrono::milliseconds(10), {&worker}, known, 3);
+    service.start();
+    for (std::uint64_t fp = 1; fp <= 5; ++fp)  // five client-days: three are kept
+        worker.deprecated_call("explo", fp, call_outcome::ok, day0);
+    worker.deprecated_call("explo", 1, call_outcome::error, day0);  // a kept row grows still
+    ledger_counts c = service.counts();
+    EXPECT_EQ(c.dropped, 2u);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (service.counts().flush_failures < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a bounded wait
+    EXPECT_GE(service.counts().flush_failures, 2u);
+    boost::asio::io_context ioc;
+    std::optional<ledger_view> v;
+    boost::asio::co_spawn(
+        ioc, [&]() -> boost::asio::awaitable<void> { v = co_await service.view(); },
+        boost::asio::detached);
+    ioc.run();
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->problem, "connection refused");
+    EXPECT_EQ(v->data.day_rows(), 3u);
+    EXPECT_EQ(v->data.clients.at({"explo", 1}).days.at(day_of(day0)), (outcome_counts{1, 0, 1}));
     service.stop();
 }
 
