@@ -153,6 +153,33 @@ TEST(Ledger, KnownClientCountedByOutcomeThenMigrated) {
     EXPECT_EQ(unnamed, 1);
 }
 
+// --clients is read again on SIGHUP; a bad file is refused with a log line and the names stay.
+TEST(Ledger, ClientNamesReloadOnSighup) {
+    scratch s;
+    backend be;
+    const fs::path names = s.dir / "clients.json";
+    std::ofstream(names) << R"({")" << fp("demo-token") << R"(": "Acme billing"})";
+    shim gate(be.port, {"--admin", "127.0.0.1:0", "--clients", names.string()});
+    EXPECT_EQ(explo_call(gate.port, "demo-token"), 200u);
+    auto name_shown = [&] {
+        const std::string client = client_json(migration_json(gate.admin_port), fp("demo-token"));
+        const auto at = client.find(R"("name":)");
+        return at == std::string::npos ? client : client.substr(at, client.find(',', at) - at);
+    };
+    EXPECT_EQ(name_shown(), R"("name":"Acme billing")");
+    std::ofstream(names) << R"({")" << fp("demo-token") << R"(": "Acme invoicing"})";
+    gate.proc.signal(SIGHUP);
+    ASSERT_TRUE(gate.proc.wait_for_line("client names reloaded: 1 names")) << gate.proc.output();
+    EXPECT_EQ(name_shown(), R"("name":"Acme invoicing")");
+    std::ofstream(names) << "{ not json";
+    gate.proc.signal(SIGHUP);
+    ASSERT_TRUE(gate.proc.wait_for_line("client names reload refused")) << gate.proc.output();
+    EXPECT_EQ(name_shown(), R"("name":"Acme invoicing")");
+    EXPECT_NE(request(gate.admin_port, "GET", "/metrics")
+                  .body.find(R"(client="Acme invoicing",outcome="ok"} 1)"),
+              std::string::npos);
+}
+
 TEST(Ledger, BrownoutOpensAndClosesUnderTraffic) {
     temp_rules t;
     backend be;
