@@ -58,14 +58,7 @@ void ledger_service::stop() {
     work_.reset();
     thread_.join();
     // The ledger thread is gone: the store is this thread's now.
-    take_from_workers();
-    ledger_data last;
-    {
-        std::lock_guard lock(mutex_);
-        last = std::move(pending_);
-        pending_ = {};
-        pending_rows_ = 0;
-    }
+    ledger_data last = take_pending();
     if (!store_ || last.empty()) return;
     if (std::string why = store_->write(last); !why.empty()) {
         std::uint64_t calls = 0;
@@ -132,15 +125,17 @@ void ledger_service::absorb(ledger_data d) {
     }
 }
 
-void ledger_service::flush() {
+ledger_data ledger_service::take_pending() {
     take_from_workers();
-    ledger_data writing;
-    {
-        std::lock_guard lock(mutex_);
-        writing = std::move(pending_);
-        pending_ = {};
-        pending_rows_ = 0;
-    }
+    std::lock_guard lock(mutex_);
+    ledger_data taken = std::move(pending_);
+    pending_ = {};
+    pending_rows_ = 0;
+    return taken;
+}
+
+void ledger_service::flush() {
+    ledger_data writing = take_pending();
     if (store_ && !writing.empty()) {
         if (std::string why = store_->write(writing); !why.empty()) {
             note_failure(why);

@@ -74,6 +74,7 @@ class ledger_service {
     void flush();                // ledger thread: take, write, read back
     void schedule_flush();       // ledger thread
     void take_from_workers();    // any thread
+    ledger_data take_pending();  // any thread: the workers' deltas and pending_, pending_ emptied
     void absorb(ledger_data d);  // under mutex_: into pending_ (bounded) and the counters
     void read_back();            // ledger thread: cache_ from the store, its clients known
     void refresh_known();        // ledger thread: the store's clients known (no days read)

@@ -1,7 +1,8 @@
-// The client ledger end to end (contract §6.2), against the reference backend and real SQLite
-// files: restart keeps it, junk never enters, a known client's calls by outcome and its
-// migration, a brownout opening and closing under traffic, two processes sharing one file, and
-// the start-up errors of --ledger and --clients.
+// The client ledger end to end (contract §6.2), against the reference backend, real SQLite files
+// and a real PostgreSQL server: restart keeps it, junk never enters, a known client's calls by
+// outcome and its migration, names reloaded, a brownout opening and closing under traffic, two
+// processes sharing one file or one database, a database outage, and the start-up errors of
+// --ledger and --clients.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -12,6 +13,7 @@
 
 #include "harness.hpp"
 #include "ledger/ledger_data.hpp"
+#include "pg_cluster.hpp"
 
 namespace shimgate::testing {
 namespace {
@@ -50,6 +52,20 @@ std::string client_json(const std::string& json, const std::string& fingerprint)
 std::string counts(unsigned ok, unsigned gone, unsigned error) {
     return R"({"ok":)" + std::to_string(ok) + R"(,"gone":)" + std::to_string(gone) +
            R"(,"error":)" + std::to_string(error) + "}";
+}
+
+// Whether /migration?format=json on `admin` shows `token`'s client with `ok` calls today (the
+// body into `json`).
+bool shows(unsigned short admin, const std::string& token, unsigned ok, std::string& json) {
+    json = migration_json(admin);
+    return client_json(json, fp(token)).find(R"("calls_1d":{"ok":)" + std::to_string(ok) + ",") !=
+           std::string::npos;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
 }
 
 // A scratch directory removed at the end.
@@ -272,6 +288,64 @@ TEST(Ledger, BadLedgerOrClientsFileIsOneLineAtStart) {
     EXPECT_EQ(code, 2);
     EXPECT_NE(out.find("\"nothex\" is not a fingerprint"), std::string::npos) << out;
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+}
+
+// On a real PostgreSQL server (a throwaway cluster from Debian's postgresql package,
+// pg_cluster.hpp): two processes on one ledger each show the sum; a database outage mid-run
+// leaves requests alone, is logged once, and is caught up after, nothing counted twice.
+TEST(LedgerFleet, TwoProcessesOnOnePostgresShowTheSum) {
+    pg_cluster db;
+    ASSERT_EQ(db.start(), "");
+    backend be({"--token", "team-a", "--token", "team-b"});
+    const std::vector<std::string> flags{"--admin", "127.0.0.1:0",    "--ledger",
+                                         db.uri(),  "--ledger-flush", "0.2"};
+    shim one(be.port, flags), two(be.port, flags);
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(explo_call(one.port, "team-a"), 200u);
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(explo_call(two.port, "team-a"), 200u);
+    EXPECT_EQ(explo_call(two.port, "team-b"), 200u);
+    for (unsigned short admin : {one.admin_port, two.admin_port}) {
+        std::string json;
+        EXPECT_TRUE(wait_until(
+            [&] { return shows(admin, "team-a", 7, json) && shows(admin, "team-b", 1, json); },
+            10s))
+            << json;
+        std::cout << "fleet /migration?format=json: " << json;
+    }
+    ASSERT_EQ(one.proc.stop(SIGTERM), 0) << one.proc.output();
+    ASSERT_EQ(two.proc.stop(SIGTERM), 0) << two.proc.output();
+    shim three(be.port, {"--admin", "127.0.0.1:0", "--ledger", db.uri()});
+    std::string json;
+    EXPECT_TRUE(shows(three.admin_port, "team-a", 7, json)) << json;  // nothing twice at drain
+}
+
+TEST(LedgerFleet, PostgresOutageLeavesRequestsAloneAndIsCaughtUp) {
+    pg_cluster db;
+    ASSERT_EQ(db.start(), "");
+    backend be;
+    shim gate(be.port, {"--admin", "127.0.0.1:0", "--ledger", db.uri(), "--ledger-flush", "0.2"});
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(explo_call(gate.port, "demo-token"), 200u);
+    std::string json;
+    ASSERT_TRUE(wait_until([&] { return shows(gate.admin_port, "demo-token", 3, json); }, 10s))
+        << json;
+
+    ASSERT_EQ(db.stop(), "");
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(explo_call(gate.port, "demo-token"), 200u);
+    ASSERT_TRUE(gate.proc.wait_for_line("ledger: cannot use", 15s)) << gate.proc.output();
+    // Meanwhile the page still shows everything: what was read plus what is kept.
+    EXPECT_TRUE(shows(gate.admin_port, "demo-token", 8, json)) << json;
+    const std::string metrics = request(gate.admin_port, "GET", "/metrics").body;
+    EXPECT_EQ(metrics.find("shimgate_ledger_flush_failures_total 0\n"), std::string::npos)
+        << metrics;
+
+    ASSERT_EQ(db.start(), "");
+    ASSERT_TRUE(gate.proc.wait_for_line("is back after", 15s)) << gate.proc.output();
+    EXPECT_TRUE(wait_until([&] { return shows(gate.admin_port, "demo-token", 8, json); }, 10s))
+        << json;
+    EXPECT_EQ(occurrences(gate.proc.output(), "ledger: cannot use"), 1u) << gate.proc.output();
+    ASSERT_EQ(gate.proc.stop(SIGTERM), 0);
+    // What the database holds, read by a fresh process: each call once.
+    shim fresh(be.port, {"--admin", "127.0.0.1:0", "--ledger", db.uri()});
+    EXPECT_TRUE(shows(fresh.admin_port, "demo-token", 8, json)) << json;
 }
 
 }  // namespace

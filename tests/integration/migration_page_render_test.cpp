@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "config/rule_loader.hpp"
+#include "fixtures/migration_fixture.hpp"
 #include "harness.hpp"
 #include "observe/migration_page.hpp"
 
@@ -23,31 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// 2027-05-04T20:00:00Z: inside the second brownout of the rule below, 56 days before its sunset.
-constexpr std::int64_t now_unix = 1809460800;
-constexpr utc_day today = 20942;
-constexpr std::int64_t day_seconds = 86400;
-
-const std::string explo_json = R"({
-  "name": "explo-update-user-group",
-  "dialect": "explo",
-  "match": {"method": "POST", "path": "/api/update_user_group/"},
-  "auth": {
-    "accept": [{"header": "Explo-Authorization", "schemes": ["Token"]}],
-    "upstream": {"header": "Authorization", "scheme": "Token"}
-  },
-  "request": {"fields": {"user_group_id": {"type": "string", "required": true}}},
-  "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"], "keys": ["token"]},
-  "errors": "envelope",
-  "deprecation": {
-    "deprecation": "2024-01-01", "sunset": "2027-06-30T00:00:00Z",
-    "successor": "/api/update_customer/",
-    "brownouts": [{"start": "2027-04-01T10:00:00Z", "duration": "12h"},
-                  {"start": "2027-05-04T14:00:00Z", "duration": "12h"},
-                  {"start": "2027-06-01T14:00:00Z", "duration": 86400}]
-  }
-})";
+using namespace migration_fixture;
 
 const std::string quiet_route_json = R"({
   "name": "stateset-legacy-user",
@@ -63,16 +39,6 @@ const std::string quiet_route_json = R"({
   "errors": "problem",
   "deprecation": {"deprecation": "2026-01-01", "sunset": "2027-12-31", "successor": "/v1/users"}
 })";
-
-client_record record(std::int64_t last_seen, std::map<utc_day, outcome_counts> days,
-                     std::int64_t last_successor = 0) {
-    client_record r;
-    r.first_seen = 1793491200;  // 2026-11-01T00:00:00Z
-    r.last_seen = last_seen;
-    r.last_successor = last_successor;
-    r.days = std::move(days);
-    return r;
-}
 
 struct png_image {
     unsigned width = 0, height = 0;
@@ -129,8 +95,7 @@ png_image decode_png(const std::string& file) {
     z.avail_out = raw.size();
     boost::system::error_code ec;
     inflater.write(z, boost::beast::zlib::Flush::finish, ec);
-    if (z.avail_out != 0 ||
-        (ec && ec != boost::beast::zlib::error::end_of_stream)) {
+    if (z.avail_out != 0 || (ec && ec != boost::beast::zlib::error::end_of_stream)) {
         img.problem = "inflate: " + ec.message();
         return img;
     }
@@ -185,8 +150,8 @@ std::size_t pixels_near(const png_image& img, std::uint32_t colour, int toleranc
     for (std::uint32_t p : img.rgb) {
         bool near = true;
         for (int shift : {16, 8, 0}) {
-            const int d = static_cast<int>((p >> shift) & 0xff) -
-                          static_cast<int>((colour >> shift) & 0xff);
+            const int d =
+                static_cast<int>((p >> shift) & 0xff) - static_cast<int>((colour >> shift) & 0xff);
             near = near && std::abs(d) <= tolerance;
         }
         n += near;
@@ -204,12 +169,7 @@ std::string slurp(const fs::path& p) {
 TEST(MigrationPageRender, EveryClientAndStatusIsOnTheRenderedPage) {
     if (!headless_chromium::installed()) GTEST_FAIL() << "chromium is not installed";
 
-    auto rules = std::make_shared<rule_set>();
-    for (const std::string* text : {&explo_json, &quiet_route_json}) {
-        auto r = parse_rule("test.json", *text);
-        ASSERT_EQ(r.error, "");
-        rules->rules.push_back(std::move(r.value));
-    }
+    const rule_set_ptr rules = rules_of({&explo_json, &quiet_route_json});
     ledger_data ledger;
     client_names names;
     const std::string explo = "explo-update-user-group";
@@ -222,17 +182,16 @@ TEST(MigrationPageRender, EveryClientAndStatusIsOnTheRenderedPage) {
     };
     const std::vector<client> clients = {
         {0x3f9a1c0de5b7a201ULL, "Acme billing",
-         record(now_unix - 120, {{today - 3, {40, 0, 1}}, {today, {12, 7, 0}}}), "active"},
-        {0x51d0c3a9e8f71b42ULL, nullptr, record(now_unix - 3 * day_seconds,
-                                               {{today - 3, {3, 0, 0}}}),
-         "active"},
+         calls(now_unix - 120, {{today - 3, {40, 0, 1}}, {today, {12, 7, 0}}}), "active"},
+        {0x51d0c3a9e8f71b42ULL, nullptr,
+         calls(now_unix - 3 * day_seconds, {{today - 3, {3, 0, 0}}}), "active"},
         {0x7b2e44f0a9c1d583ULL, "Globex <ops> & \"reports\"",
-         record(old, {{today - 12, {25, 0, 2}}}), "quiet"},
-        {0x8c4f0e1b2a3d9964ULL, nullptr, record(old - 5 * day_seconds, {{today - 17, {1, 0, 0}}}),
+         calls(old, {{today - 12, {25, 0, 2}}}), "quiet"},
+        {0x8c4f0e1b2a3d9964ULL, nullptr, calls(old - 5 * day_seconds, {{today - 17, {1, 0, 0}}}),
          "quiet"},
-        {0xa1b2c3d4e5f60718ULL, "Initech",
-         record(old, {{today - 12, {300, 0, 0}}}, old + 3600), "migrated"},
-        {0xf0e1d2c3b4a59687ULL, nullptr, record(old, {{today - 12, {8, 0, 0}}}, now_unix - 60),
+        {0xa1b2c3d4e5f60718ULL, "Initech", calls(old, {{today - 12, {300, 0, 0}}}, old + 3600),
+         "migrated"},
+        {0xf0e1d2c3b4a59687ULL, nullptr, calls(old, {{today - 12, {8, 0, 0}}}, now_unix - 60),
          "migrated"},
     };
     for (const auto& c : clients) {
@@ -240,7 +199,7 @@ TEST(MigrationPageRender, EveryClientAndStatusIsOnTheRenderedPage) {
         if (c.name) names[c.fingerprint] = c.name;
     }
     ledger.clients[client_id{"explo-old-v0", 0x0123456789abcdefULL}] =
-        record(now_unix - 60 * day_seconds, {});
+        calls(now_unix - 60 * day_seconds, {});
 
     migration_input in;
     in.rules = rules;
@@ -255,8 +214,8 @@ TEST(MigrationPageRender, EveryClientAndStatusIsOnTheRenderedPage) {
         ASSERT_EQ(to_string(status_of(c.rec, in.now)), c.status) << fingerprint_hex(c.fingerprint);
     }
 
-    const fs::path page = fs::temp_directory_path() / ("shimgate-migration-page-" +
-                                                       std::to_string(::getpid()) + ".html");
+    const fs::path page = fs::temp_directory_path() /
+                          ("shimgate-migration-page-" + std::to_string(::getpid()) + ".html");
     const fs::path shot = fs::path(page).replace_extension(".png");
     {
         std::ofstream f(page, std::ios::binary);
@@ -277,9 +236,8 @@ TEST(MigrationPageRender, EveryClientAndStatusIsOnTheRenderedPage) {
           "<span class=\"status active\">active</span>",
           "<span class=\"status quiet\">quiet</span>",
           "<span class=\"status migrated\">migrated</span>", "running now", "56 days 4 hours left",
-          "No client has called this deprecated route since 2026-11-01 00:00 UTC",
-          "explo-old-v0", "not in the loaded rules", "0123456789abcdef",
-          "sqlite:shimgate-ledger.sqlite3"}) {
+          "No client has called this deprecated route since 2026-11-01 00:00 UTC", "explo-old-v0",
+          "not in the loaded rules", "0123456789abcdef", "sqlite:shimgate-ledger.sqlite3"}) {
         EXPECT_NE(dom.output.find(text), std::string::npos) << text << "\n" << dom.output;
     }
     EXPECT_EQ(dom.output.find("<script"), std::string::npos);

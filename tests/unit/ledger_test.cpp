@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "config/rule_loader.hpp"
+#include "fixtures/temp_dir.hpp"
 #include "ledger/client_names.hpp"
 #include "ledger/ledger_calls.hpp"
 #include "ledger/ledger_recorder.hpp"
@@ -25,23 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class temp_dir {
-  public:
-    temp_dir() {
-        static std::atomic<int> n{0};
-        path_ = fs::temp_directory_path() /
-                ("shimgate-ledger-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-        fs::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-
-  private:
-    fs::path path_;
-};
+using fixtures::temp_dir;
 
 constexpr std::int64_t day0 = 1764979200;  // 2025-12-06T00:00:00Z
 constexpr std::uint64_t fp_a = 0x1111, fp_b = 0x2222;

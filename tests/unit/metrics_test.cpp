@@ -364,8 +364,11 @@ namespace {
 TEST(Metrics, FinishRequestCountsLikeItsTwoParts) {
     using std::chrono::milliseconds;
     worker_metrics a, b;
-    const std::tuple<const char*, const char*, unsigned> kinds[] = {
-        {"", "", 200}, {"", "", 200}, {"explo", "explo", 200}, {"", "", 404}, {"explo", "explo", 200}};
+    const std::tuple<const char*, const char*, unsigned> kinds[] = {{"", "", 200},
+                                                                    {"", "", 200},
+                                                                    {"explo", "explo", 200},
+                                                                    {"", "", 404},
+                                                                    {"explo", "explo", 200}};
     for (const auto& [rule, dialect, status] : kinds) {
         a.finish_request(rule, dialect, status, milliseconds(3));
         b.count_request(rule, dialect, status);

@@ -6,44 +6,14 @@
 #include <gtest/gtest.h>
 
 #include "config/rule_loader.hpp"
+#include "fixtures/migration_fixture.hpp"
 #include "json/json_validate.hpp"
 
 namespace shimgate {
 namespace {
 
 using clock = std::chrono::system_clock;
-
-constexpr std::int64_t day_seconds = 86400;
-// 2027-05-04T20:00:00Z, day 20942; inside the running brownout of explo_rule().
-constexpr std::int64_t now_unix = 1809460800;
-constexpr std::int64_t today_start = 1809388800;  // 2027-05-04T00:00:00Z
-constexpr utc_day today = 20942;
-
-clock::time_point at(std::int64_t unix_seconds) {
-    return clock::time_point{std::chrono::seconds{unix_seconds}};
-}
-
-// A deprecated rule: one brownout past, one running at now_unix, one to come; sunset 2027-06-30.
-const std::string explo_json = R"({
-  "name": "explo-update-user-group",
-  "dialect": "explo",
-  "match": {"method": "POST", "path": "/api/update_user_group/"},
-  "auth": {
-    "accept": [{"header": "Explo-Authorization", "schemes": ["Token"]}],
-    "upstream": {"header": "Authorization", "scheme": "Token"}
-  },
-  "request": {"fields": {"user_group_id": {"type": "string", "required": true}}},
-  "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"], "keys": ["token"]},
-  "errors": "envelope",
-  "deprecation": {
-    "deprecation": "2024-01-01", "sunset": "2027-06-30T00:00:00Z",
-    "successor": "/api/update_customer/",
-    "brownouts": [{"start": "2027-04-01T10:00:00Z", "duration": "12h"},
-                  {"start": "2027-05-04T14:00:00Z", "duration": "12h"},
-                  {"start": "2027-06-01T14:00:00Z", "duration": 86400}]
-  }
-})";
+using namespace migration_fixture;
 
 // Not deprecated: never a route of the page.
 const std::string plain_json = R"({
@@ -75,27 +45,6 @@ const std::string open_ended_json = R"({
   "errors": "problem",
   "deprecation": {"deprecation": "2024-01-01"}
 })";
-
-rule_set_ptr rules_of(std::initializer_list<const std::string*> texts) {
-    auto set = std::make_shared<rule_set>();
-    for (const std::string* text : texts) {
-        auto r = parse_rule("test.json", *text);
-        EXPECT_EQ(r.error, "");
-        set->rules.push_back(std::move(r.value));
-    }
-    return set;
-}
-
-// A client of `rule` that called on `day` (n calls by outcome) and was last seen at `last_seen`.
-client_record calls(std::int64_t last_seen, std::map<utc_day, outcome_counts> days,
-                    std::int64_t last_successor = 0) {
-    client_record r;
-    r.first_seen = 1793491200;  // 2026-11-01T00:00:00Z
-    r.last_seen = last_seen;
-    r.last_successor = last_successor;
-    r.days = std::move(days);
-    return r;
-}
 
 struct page_input {
     ledger_data ledger;
@@ -203,13 +152,13 @@ TEST(MigrationPage, ClientsToChaseFirstActiveThenQuietThenMigrated) {
     page_input p(rules_of({&explo_json}));
     const std::string rule = "explo-update-user-group";
     const std::int64_t old = now_unix - 10 * day_seconds;
-    p.add(rule, 0x01, calls(old, {{today - 10, {50, 0, 0}}}, now_unix));        // migrated
-    p.add(rule, 0x02, calls(old, {{today - 10, {9, 0, 0}}}));                   // quiet
-    p.add(rule, 0x03, calls(now_unix, {{today, {1, 0, 0}}}));                   // active, 1
-    p.add(rule, 0x04, calls(now_unix, {{today, {3, 0, 0}}}));                   // active, 3
-    p.add(rule, 0x05, calls(now_unix, {{today - 2, {0, 3, 0}}}));               // active, 3
-    p.add(rule, 0x06, calls(old, {{today - 10, {99, 0, 0}}}));                  // quiet
-    p.add(rule, 0x07, calls(old, {{today - 10, {1, 0, 0}}}, old + 1));          // migrated
+    p.add(rule, 0x01, calls(old, {{today - 10, {50, 0, 0}}}, now_unix));  // migrated
+    p.add(rule, 0x02, calls(old, {{today - 10, {9, 0, 0}}}));             // quiet
+    p.add(rule, 0x03, calls(now_unix, {{today, {1, 0, 0}}}));             // active, 1
+    p.add(rule, 0x04, calls(now_unix, {{today, {3, 0, 0}}}));             // active, 3
+    p.add(rule, 0x05, calls(now_unix, {{today - 2, {0, 3, 0}}}));         // active, 3
+    p.add(rule, 0x06, calls(old, {{today - 10, {99, 0, 0}}}));            // quiet
+    p.add(rule, 0x07, calls(old, {{today - 10, {1, 0, 0}}}, old + 1));    // migrated
     const std::string json = render_migration_json(p.in);
     std::vector<std::string> order;
     for (std::size_t at = json.find(R"("fingerprint":")"); at != std::string::npos;
@@ -310,8 +259,9 @@ TEST(MigrationPage, ScheduleSaysPastRunningToComeAndTheTimeToTheSunset) {
     p.in.now = at(sunset + 3 * day_seconds + 5 * 3600);
     const std::string after = render_migration_html(p.in);
     EXPECT_TRUE(contains(after, "<p class=\"countdown\">sunset passed 3 days ago</p>")) << after;
-    EXPECT_TRUE(contains(after, "Sunset 2027-06-30 00:00 UTC (then 410) "
-                                "<span class=\"when\">past</span>"))
+    EXPECT_TRUE(contains(after,
+                         "Sunset 2027-06-30 00:00 UTC (then 410) "
+                         "<span class=\"when\">past</span>"))
         << after;
     p.in.now = at(sunset);
     EXPECT_TRUE(contains(render_migration_html(p.in), "sunset passed just now"));
@@ -332,8 +282,9 @@ TEST(MigrationPage, LedgerProblemAndSourceAreShown) {
                          "<p class=\"problem\" role=\"alert\"><strong>Ledger problem:</strong> "
                          "cannot reach &lt;db.internal&gt;: connection refused."))
         << html;
-    EXPECT_TRUE(contains(html, "Ledger <code>postgresql://db.internal/shim</code>, holds data "
-                               "since 2026-11-01 00:00 UTC"))
+    EXPECT_TRUE(contains(html,
+                         "Ledger <code>postgresql://db.internal/shim</code>, holds data "
+                         "since 2026-11-01 00:00 UTC"))
         << html;
     p.in.ledger_problem.clear();
     EXPECT_FALSE(contains(render_migration_html(p.in), "class=\"problem\""));

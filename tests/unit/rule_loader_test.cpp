@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-#include <atomic>
 #include <fstream>
+
+#include "fixtures/temp_dir.hpp"
 
 namespace shimgate {
 namespace {
@@ -432,26 +432,7 @@ TEST(RuleParse, DeprecationSchedule) {
 
 // ------------------------------------------------------------------ directories
 
-class temp_dir {
-  public:
-    temp_dir() {
-        static std::atomic<int> n{0};
-        path_ = fs::temp_directory_path() /
-                ("shimgate-rules-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-        fs::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    void write(const std::string& name, const std::string& text) const {
-        std::ofstream(path_ / name) << text;
-    }
-    const fs::path& path() const { return path_; }
-
-  private:
-    fs::path path_;
-};
+using fixtures::temp_dir;
 
 TEST(RuleLoad, DefaultRulesDirectory) {
     const auto loaded = load_rules(SHIMGATE_SOURCE_DIR "/rules");
