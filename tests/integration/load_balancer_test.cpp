@@ -32,7 +32,8 @@ std::vector<std::string> shim_args(unsigned short listen_port, unsigned short up
     return {"--listen",   "127.0.0.1:" + std::to_string(listen_port),
             "--upstream", "http://127.0.0.1:" + std::to_string(upstream_port),
             "--rules",    source_dir() + "/rules",
-            "--threads",  "2"};
+            "--threads",  "2",
+            "--ledger",   "none"};  // no ledger file in the tests' working directory
 }
 
 // The value of shimgate_ready in a /metrics page, or -1.
