@@ -86,120 +86,71 @@ bool chunked_scan::step(char c) noexcept {
                 size_ = (size_ << 4) | hex_value(c);
                 return true;
             }
-            if (c == '\r') {
-                at_ = at::line_lf;
-                return true;
-            }
-            if (c == ';') {
-                at_ = at::ext_name_start;
-                return true;
-            }
-            if (is_ws(c)) {
-                at_ = at::ext_bws;
-                return true;
-            }
+            if (c == '\r') return go(at::line_lf);
+            if (c == ';') return go(at::ext_name_start);
+            if (is_ws(c)) return go(at::ext_bws);
             return fail("chunked body: bad chunk size");
         case at::ext_bws:
             if (is_ws(c)) return true;
-            if (c == ';') {
-                at_ = at::ext_name_start;
-                return true;
-            }
-            if (c == '\r') {
-                at_ = at::line_lf;
-                return true;
-            }
+            if (c == ';') return go(at::ext_name_start);
+            if (c == '\r') return go(at::line_lf);
             return fail("chunked body: bad chunk extension");
         case at::ext_name_start:
             if (is_ws(c)) return true;
             if (!is_tchar(c)) return fail("chunked body: bad chunk extension");
-            at_ = at::ext_name;
-            return true;
+            return go(at::ext_name);
         case at::ext_name:
             if (is_tchar(c)) return true;
             [[fallthrough]];
         case at::ext_after_name:
-            if (is_ws(c)) {
-                at_ = at::ext_after_name;
-                return true;
-            }
-            if (c == '=') {
-                at_ = at::ext_val_start;
-                return true;
-            }
-            if (c == ';') {
-                at_ = at::ext_name_start;
-                return true;
-            }
-            if (c == '\r') {
-                at_ = at::line_lf;
-                return true;
-            }
+            if (is_ws(c)) return go(at::ext_after_name);
+            if (c == '=') return go(at::ext_val_start);
+            if (c == ';') return go(at::ext_name_start);
+            if (c == '\r') return go(at::line_lf);
             return fail("chunked body: bad chunk extension");
         case at::ext_val_start:
             if (is_ws(c)) return true;
-            if (c == '"') {
-                at_ = at::ext_quoted;
-                return true;
-            }
+            if (c == '"') return go(at::ext_quoted);
             if (!is_tchar(c)) return fail("chunked body: bad chunk extension");
-            at_ = at::ext_token;
-            return true;
+            return go(at::ext_token);
         case at::ext_token:
             if (is_tchar(c)) return true;
             at_ = at::ext_bws;
             return step(c);
         case at::ext_quoted:
-            if (c == '"') {
-                at_ = at::ext_bws;
-                return true;
-            }
-            if (c == '\\') {
-                at_ = at::ext_escape;
-                return true;
-            }
+            if (c == '"') return go(at::ext_bws);
+            if (c == '\\') return go(at::ext_escape);
             if (!is_qdtext(c)) return fail("chunked body: bad chunk extension");
             return true;
         case at::ext_escape:
             if (!is_escapable(c)) return fail("chunked body: bad chunk extension");
-            at_ = at::ext_quoted;
-            return true;
+            return go(at::ext_quoted);
         case at::line_lf:
             if (c != '\n') return fail("chunked body: CR without LF in a chunk line");
-            at_ = size_ == 0 ? at::trailer_start : at::data;
-            return true;
+            return go(size_ == 0 ? at::trailer_start : at::data);
         case at::data:  // feed() skips data; a zero-size remainder never stays here
             return true;
         case at::data_cr:
             if (c != '\r') return fail("chunked body: chunk data longer than its size");
-            at_ = at::data_lf;
-            return true;
+            return go(at::data_lf);
         case at::data_lf:
             if (c != '\n') return fail("chunked body: CR without LF after chunk data");
-            at_ = at::size_start;
-            return true;
+            return go(at::size_start);
         case at::trailer_start:
-            if (c == '\r') {
-                at_ = at::final_lf;
-                return true;
-            }
+            if (c == '\r') return go(at::final_lf);
             if (is_ws(c)) return fail("chunked body: obs-fold in a trailer");
             at_ = at::trailer;
             [[fallthrough]];
         case at::trailer: {
             const auto u = static_cast<unsigned char>(c);
-            if (c == '\r') {
-                at_ = at::trailer_lf;
-                return true;
-            }
+            if (c == '\r') return go(at::trailer_lf);
             if ((u < 0x20 && c != '\t') || u == 0x7F)
                 return fail("chunked body: control character in a trailer");
             return true;
         }
         case at::trailer_lf:
             if (c != '\n') return fail("chunked body: CR without LF in a trailer");
-            at_ = at::trailer_start;
-            return true;
+            return go(at::trailer_start);
         case at::final_lf:
             if (c != '\n') return fail("chunked body: CR without LF at the end");
             at_ = at::end;

@@ -53,6 +53,10 @@ class chunked_scan {
         return false;
     }
     bool step(char c) noexcept;  // one framing byte; false once bad or done
+    bool go(at next) noexcept {  // the byte was good; the next one is read in state `next`
+        at_ = next;
+        return true;
+    }
 
     at at_ = at::size_start;
     verdict verdict_ = verdict::more;
