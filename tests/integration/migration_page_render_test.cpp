@@ -25,20 +25,9 @@ namespace fs = std::filesystem;
 
 using namespace migration_fixture;
 
-const std::string quiet_route_json = R"({
-  "name": "stateset-legacy-user",
-  "dialect": "stateset",
-  "match": {"method": "POST", "path": "/v0/users"},
-  "auth": {
-    "accept": [{"header": "Authorization", "schemes": ["Bearer"]}],
-    "upstream": {"header": "Authorization", "scheme": "Token"}
-  },
-  "request": {"fields": {"id": "string"}},
-  "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"], "keys": ["token"]},
-  "errors": "problem",
-  "deprecation": {"deprecation": "2026-01-01", "sunset": "2027-12-31", "successor": "/v1/users"}
-})";
+const std::string quiet_route_json =
+    rule_json("stateset-legacy-user", "POST", "/v0/users",
+              R"({"deprecation": "2026-01-01", "sunset": "2027-12-31", "successor": "/v1/users"})");
 
 struct png_image {
     unsigned width = 0, height = 0;

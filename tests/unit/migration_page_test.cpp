@@ -16,35 +16,10 @@ using clock = std::chrono::system_clock;
 using namespace migration_fixture;
 
 // Not deprecated: never a route of the page.
-const std::string plain_json = R"({
-  "name": "mintlify-update-user",
-  "dialect": "mintlify",
-  "match": {"method": "PUT", "path": "/api/user"},
-  "auth": {
-    "accept": [{"header": "Authorization", "schemes": ["Token"]}],
-    "upstream": {"header": "Authorization", "scheme": "Token"}
-  },
-  "request": {"fields": {"user_group_id": {"type": "string", "required": true}}},
-  "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"], "keys": ["token"]},
-  "errors": "envelope"
-})";
-
+const std::string plain_json = rule_json("mintlify-update-user", "PUT", "/api/user");
 // Deprecated without a sunset or successor.
-const std::string open_ended_json = R"({
-  "name": "stateset-old",
-  "dialect": "stateset",
-  "match": {"method": "POST", "path": "/old"},
-  "auth": {
-    "accept": [{"header": "Authorization", "schemes": ["Bearer"]}],
-    "upstream": {"header": "Authorization", "scheme": "Token"}
-  },
-  "request": {"fields": {"id": "string"}},
-  "upstream": {"method": "POST", "path": "/api/update_customer/"},
-  "response": {"copy": ["success"], "keys": ["token"]},
-  "errors": "problem",
-  "deprecation": {"deprecation": "2024-01-01"}
-})";
+const std::string open_ended_json =
+    rule_json("stateset-old", "POST", "/old", R"({"deprecation": "2024-01-01"})");
 
 struct page_input {
     ledger_data ledger;
