@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "fixtures/pool_fixture.hpp"
 #include "net/upstream_pool.hpp"
 
 namespace shimgate {
@@ -38,15 +39,7 @@ struct socket_pair {
 };
 
 // Runs `ioc` until `done()` holds (or 5 s pass).
-template <class Pred>
-bool run_until(net::io_context& ioc, Pred done) {
-    auto give_up = std::chrono::steady_clock::now() + 5s;
-    while (!done() && std::chrono::steady_clock::now() < give_up) {
-        ioc.restart();
-        ioc.run_for(10ms);
-    }
-    return done();
-}
+using fixtures::run_until;
 
 TEST(SweepPeriod, EighthOfTheShortestTimeoutWithinBounds) {
     EXPECT_EQ(sweep_period(800ms), 100ms);
@@ -382,26 +375,7 @@ TEST(TimedSocket, ReadOnADrainedSocketWaitsAndAFullReadReadsOnceMore) {
 
 // The pool's reuse check: a connection on which a readable edge arrived while it idled (a close,
 // stray bytes) is peeked at before reuse; one on which nothing arrived is reused as it is.
-struct PoolReuseCheck : ::testing::Test {
-    net::io_context ioc;
-    tcp::acceptor upstream{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
-    timed_socket_list list;
-    upstream_pool pool{ioc, list, {upstream.local_endpoint()}, 1000ms, 4000ms};
-    // The reactor runs while connections idle, as in a worker (whose acceptor always waits).
-    net::executor_work_guard<net::io_context::executor_type> busy = net::make_work_guard(ioc);
-
-    // A new pooled connection, and the upstream's end of it.
-    std::pair<upstream_connection_ptr, tcp::socket> connect() {
-        boost::system::error_code ec;
-        upstream_connection_ptr c;
-        net::co_spawn(
-            ioc, [&]() -> net::awaitable<void> { c = co_await pool.connect(ec); }, net::detached);
-        tcp::socket peer(ioc);
-        upstream.async_accept(peer, [](auto) {});
-        run_until(ioc, [&] { return c != nullptr || ec; });
-        run_until(ioc, [&] { return peer.is_open(); });
-        return {std::move(c), std::move(peer)};
-    }
+struct PoolReuseCheck : fixtures::pool_fixture<4000> {
     // One exchange on `c`, as after an answer: the peer writes, the connection reads it all.
     void exchange(upstream_connection& c, tcp::socket& peer) {
         net::write(peer, net::buffer("answer", 6));

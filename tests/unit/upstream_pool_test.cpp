@@ -11,6 +11,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "fixtures/pool_fixture.hpp"
+
 namespace shimgate {
 namespace {
 
@@ -19,33 +21,9 @@ using tcp = net::ip::tcp;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-template <class Pred>
-bool run_until(net::io_context& ioc, Pred done) {
-    for (int i = 0; i < 500 && !done(); ++i) {
-        ioc.restart();
-        ioc.run_for(10ms);
-    }
-    return done();
-}
+using fixtures::run_until;
 
-struct PoolIdleLimit : ::testing::Test {
-    net::io_context ioc;
-    tcp::acceptor upstream{ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
-    timed_socket_list list;
-    upstream_pool pool{ioc, list, {upstream.local_endpoint()}, 1000ms, 300ms};
-    net::executor_work_guard<net::io_context::executor_type> busy = net::make_work_guard(ioc);
-
-    std::pair<upstream_connection_ptr, tcp::socket> connect() {
-        boost::system::error_code ec;
-        upstream_connection_ptr c;
-        net::co_spawn(
-            ioc, [&]() -> net::awaitable<void> { c = co_await pool.connect(ec); }, net::detached);
-        tcp::socket peer(ioc);
-        upstream.async_accept(peer, [](auto) {});
-        run_until(ioc, [&] { return c != nullptr || ec; });
-        run_until(ioc, [&] { return peer.is_open(); });
-        return {std::move(c), std::move(peer)};
-    }
+struct PoolIdleLimit : fixtures::pool_fixture<300> {
     // Whether the upstream's end reads the shim's close (EOF) within a bounded wait.
     bool peer_sees_close(tcp::socket& peer) {
         std::array<char, 16> buf{};
