@@ -6,7 +6,6 @@
 // is kept), a lock nobody else holds but every few seconds, and a hash look-up.
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>

@@ -2,14 +2,13 @@
 // facts, a stack buffer for the upstream address), written at once into the worker's batch.
 #include "observe/request_accounting.hpp"
 
-#include "ledger/ledger_data.hpp"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <charconv>
 #include <cstring>
 
+#include "ledger/ledger_data.hpp"
 #include "observe/trace_context.hpp"
 
 namespace shimgate {
