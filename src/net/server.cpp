@@ -136,13 +136,12 @@ server::server(config cfg, rule_set_ptr rules, tls_context_ptr listener_tls,
                tls_context_ptr upstream_tls, std::unique_ptr<access_log> access,
                std::unique_ptr<ledger_store> ledger, client_names names)
     : cfg_(std::move(cfg)),
-      rules_(std::move(rules)),
       listener_tls_(std::move(listener_tls)),
       upstream_tls_(std::move(upstream_tls)),
       access_(std::move(access)),
       ledger_store_(std::move(ledger)),
-      shown_{rules_, std::make_shared<const client_names>(std::move(names))} {
-    rules_loaded_ = rules_ ? rules_->rules.size() : 0;
+      shown_{std::move(rules), std::make_shared<const client_names>(std::move(names))} {
+    rules_loaded_ = shown_.rules ? shown_.rules->rules.size() : 0;
     last_reload_success_ = seconds_since_epoch();
 }
 
@@ -180,8 +179,9 @@ int server::run() {
     }
 
     for (unsigned i = 0; i < cfg_.threads; ++i) {
-        auto w = std::make_unique<worker>(cfg_, upstream_endpoints_, rules_, listener_tls_,
-                                          upstream_tls_, open_connections_, known_clients_);
+        auto w =
+            std::make_unique<worker>(cfg_, upstream_endpoints_, now_shown().rules, listener_tls_,
+                                     upstream_tls_, open_connections_, known_clients_);
         w->access = access_.get();
         w->budget = &budget_;
         w->acceptor.emplace(w->ioc);

@@ -54,7 +54,8 @@ class server {
     boost::asio::awaitable<std::string> migration(bool json);
     ledger_figures ledger_metrics();  // the ledger's counters, clients named
 
-    // Read by the admin thread, replaced by the main thread on reload.
+    // The rules and client names now serving: the workers start with them, the admin thread
+    // reads them, the main thread replaces them on reload.
     struct shown {
         rule_set_ptr rules;
         std::shared_ptr<const client_names> names;
@@ -62,7 +63,6 @@ class server {
     shown now_shown();
 
     config cfg_;
-    rule_set_ptr rules_;
     tls_context_ptr listener_tls_, upstream_tls_;
     std::unique_ptr<access_log> access_;
     // Declared before the workers: sessions still alive when a worker is destroyed give theirs
