@@ -10,7 +10,6 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
-#include "ledger/ledger_calls.hpp"
 #include "proxy/answer_head.hpp"
 #include "proxy/auth.hpp"
 #include "proxy/client_address.hpp"
@@ -118,8 +117,6 @@ net::awaitable<void> client_session::run() {
             // Only the access log reads the client address; empty means the peer's.
             if (w_.access && peer_trusted_ && head_read)
                 rq_.client_ip = client_address(parser_->get(), peer_ip_, w_.cfg.trusted);
-            note_ledger_call(w_.ledger, rq_, head_read ? &parser_->get() : nullptr,
-                             w_.access != nullptr);
             account_request(w_.metrics, {w_.access, w_.access_lines}, rq_,
                             head_read ? &parser_->get() : nullptr, peer_ip_);
         }
@@ -321,7 +318,7 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
         plan_relay(head_request, status, to_std(upstream_.parser().content_length()),
                    res[http::field::content_length], version, client_keep_alive());
     rq_.upstream_status = status;
-    rq_.status = status;
+    answer_decided(status);
     rs().out.clear();
     std::array<header_pair, 1> echo{header_pair{request_id_field, rq_.request_id}};
     const bool has_id = res.contains(request_id_field);

@@ -91,6 +91,9 @@ class client_session {
                                               std::string_view c = {}, std::string_view d = {});
 
     void add_server_timing_field();  // --server-timing: into the answer head in rs().out
+    // The request's answer is decided (rq_.status set), before any of it is written: the client
+    // ledger notes the call now, so the client's next call, wherever it lands, finds it noted.
+    void answer_decided(unsigned status);
     bool client_keep_alive() const;
     bool body_pending() const;
     bool body_over_limit() const;  // a Content-Length over --max-body

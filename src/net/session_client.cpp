@@ -7,6 +7,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include "ledger/ledger_calls.hpp"
 #include "net/session.hpp"
 #include "observe/server_timing.hpp"
 #include "proxy/answer_head.hpp"
@@ -56,7 +57,7 @@ client_session::next client_session::unanswered(exchange_error e) {
     const exchange_outcome& o = outcome_of(e);
     w_.metrics.count_refusal(o.reason);
     if (rq_.request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq_.request_id);
-    rq_.status = o.status;
+    answer_decided(o.status);
     close_after_ = true;
     return next::close;
 }
@@ -75,7 +76,7 @@ net::awaitable<client_session::next> client_session::send_answer(unsigned status
                                                                  std::string_view challenge) {
     keep_alive = keep_alive && !close_after_ && parser_ && client_keep_alive();
     if (rq_.request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq_.request_id);
-    rq_.status = status;
+    answer_decided(status);
     rq_.bytes_out = body.size();
     write_answer_head(status, content_type, body.size(), route, keep_alive, challenge);
     const bool written = co_await write_client(rs().out, body);
@@ -92,6 +93,16 @@ void client_session::write_answer_head(unsigned status, std::string_view content
                                      parser_ ? parser_->get().version() : 11u, rq_.request_id,
                                      challenge, status == 503 ? "1" : ""});
     if (w_.cfg.server_timing) add_server_timing_field();
+}
+
+void client_session::answer_decided(unsigned status) {
+    // Once per request: an answer replaced before any of it was sent (a relay that failed
+    // before its head went out is refused instead) was noted already.
+    const bool noted = rq_.status != 0;
+    rq_.status = status;
+    if (noted) return;
+    const bool head_read = parser_ && parser_->is_header_done();
+    note_ledger_call(w_.ledger, rq_, head_read ? &parser_->get() : nullptr, w_.access != nullptr);
 }
 
 void client_session::add_server_timing_field() {
