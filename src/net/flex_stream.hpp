@@ -48,6 +48,15 @@ class flex_stream {
         return 0;
     }
 
+    // Plain TCP: timed_socket::read_now. TLS: 0 and would_block (its records are read by the
+    // asynchronous path).
+    template <class MutableBuffers>
+    std::size_t read_now(const MutableBuffers& buffers, boost::system::error_code& ec) {
+        if (auto* p = std::get_if<timed_socket>(&s_)) return p->read_now(buffers, ec);
+        ec = boost::asio::error::would_block;
+        return 0;
+    }
+
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(

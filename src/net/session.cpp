@@ -95,7 +95,11 @@ net::awaitable<void> client_session::run() {
     while (!w_.draining) {
         rq_ = {};
         upstream_.forget_request();
-        if (buffer_.size() == 0 && !stream_.tls()) {
+        // With bytes already reported (the private path: a pipelined or quick next request),
+        // read_head reads them at once.
+        const bool reported =
+            timed_socket::tracks_read_edge && stream_.tcp().readable_edge_pending();
+        if (buffer_.size() == 0 && !stream_.tls() && !reported) {
             // Waiting for the next request, here rather than in read_head so that no frame of
             // it is held meanwhile; nor is a receive buffer (10,000 idle keep-alive connections
             // would otherwise keep 16 KiB each): the block goes back to the worker's read pool.
@@ -154,8 +158,15 @@ net::awaitable<bool> client_session::read_head() {
             co_await refuse(nullptr, error_style::problem, v.status, v.reason, v.kind, false);
             co_return false;
         }
-        auto [ec, n] = co_await stream_.async_read_some(
-            buffer_.prepare(std::min(read_size, buffer_.max_size() - buffer_.size())), use_tuple);
+        const auto space =
+            buffer_.prepare(std::min(read_size, buffer_.max_size() - buffer_.size()));
+        beast::error_code ec;
+        std::size_t n = stream_.read_now(space, ec);
+        if (ec == net::error::would_block) {
+            auto [waited, m] = co_await stream_.async_read_some(space, use_tuple);
+            ec = waited;
+            n = m;
+        }
         if (ec) {
             // EOF, reset, or the deadline (the stream closes itself then: nothing can be sent).
             idle_ = false;
@@ -332,8 +343,12 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
     for (;;) {
         std::size_t got = 0;
         if (!upstream_.answer_done()) {
-            const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
-            auto [ec, n] = co_await upstream_.read_piece(relay, deadline);
+            beast::error_code ec = upstream_.parse_piece(relay);
+            if (ec == http::error::need_more) {
+                const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
+                auto [read, n] = co_await upstream_.read_piece(deadline);
+                ec = read;
+            }
             if (const exchange_error e = upstream_.piece_done(ec, got); e != exchange_error::none) {
                 upstream_.abandon();
                 rq_.upstream_time = upstream_.elapsed();

@@ -66,10 +66,10 @@ boost::asio::awaitable<boost::beast::error_code> write_rest(flex_stream& s,
     co_return ec;
 }
 
-// Parses what `b` holds; need_more if it holds nothing.
-template <bool isRequest>
-boost::beast::error_code parse_buffered(client_buffer& b,
-                                        boost::beast::http::basic_parser<isRequest>& p) {
+// Parses what `b` holds; need_more if it holds nothing. `b` is a connection's receive buffer (the
+// client's or the upstream's), `p` a request or answer parser.
+template <class Buffer, class Parser>
+boost::beast::error_code parse_buffered(Buffer& b, Parser& p) {
     if (b.size() == 0) return boost::beast::http::error::need_more;
     boost::beast::error_code ec;
     b.consume(p.put(b.data(), ec));
@@ -84,21 +84,26 @@ boost::asio::awaitable<boost::beast::error_code> read_and_parse(flex_stream& s, 
                                                                 request_flat_parser& p,
                                                                 chunked_scan* scan = nullptr);
 
-// One step of a request body, in the same two steps:
+// One step of a body (a client's request, or the upstream's answer), in the same two steps:
 //   ec = parse_body_piece(buffer, parser, relay, size);
-//   if (ec == http::error::need_more) ec = co_await read_and_parse(stream, buffer, parser);
+//   if (ec == http::error::need_more) ec = co_await <read more and parse it>;
 //   ec = body_piece_done(parser, ec, size, got);
-// The first lends `relay` (`size` bytes) to the parser and parses what is buffered; the last says
-// how much the relay holds (`got`) and clears need_buffer (a full relay is no error).
-inline boost::beast::error_code parse_body_piece(client_buffer& b, request_flat_parser& p,
-                                                 char* relay, std::size_t size) {
+// The first lends `relay` (`size` bytes) to the parser and parses what is buffered (no I/O, no
+// coroutine frame, no posted completion): need_more only when that gave no body byte; the last
+// says how much the relay holds (`got`) and clears need_buffer (a full relay is no error).
+template <class Buffer, class Parser>
+boost::beast::error_code parse_body_piece(Buffer& b, Parser& p, char* relay, std::size_t size) {
     p.lend_body_buffer(relay, size);
-    return parse_buffered(b, p);
+    boost::beast::error_code ec = parse_buffered(b, p);
+    // Body bytes before an incomplete chunk size line are a piece: they go on now, not when the
+    // next chunk's head arrives (a stream of events must not lag one chunk behind).
+    if (ec == boost::beast::http::error::need_more && p.body_left() != size) ec = {};
+    return ec;
 }
 
-inline boost::beast::error_code body_piece_done(const request_flat_parser& p,
-                                                boost::beast::error_code ec, std::size_t size,
-                                                std::size_t& got) {
+template <class Parser>
+boost::beast::error_code body_piece_done(const Parser& p, boost::beast::error_code ec,
+                                         std::size_t size, std::size_t& got) {
     got = size - p.body_left();
     if (ec == boost::beast::http::error::need_buffer) ec = {};
     return ec;

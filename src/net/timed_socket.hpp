@@ -108,6 +108,34 @@ class timed_socket : public timed_socket_hook {
         return socket_.write_some(buffers, ec);
     }
 
+    // What has arrived, read now without waiting, when the reactor saw bytes (or a close) arrive
+    // since the socket was last read empty; else 0 and would_block, and the caller's
+    // async_read_some waits for the next edge without a failed recv first. The plain path knows
+    // no edges: always would_block (Asio's own read tries the recv at once). The usual read after
+    // a readiness report completes here, inline: no posted completion, no coroutine suspended.
+    template <class MutableBuffers>
+    std::size_t read_now(const MutableBuffers& buffers, boost::system::error_code& ec) {
+        if (expired_) {
+            ec = boost::beast::error::timeout;
+            return 0;
+        }
+        ec = boost::asio::error::would_block;
+#if SHIMGATE_EPOLL_EDGE
+        bool* edge = asio_epoll_edge::read_flag(socket_);
+        if (!edge || !*edge) return 0;
+        const std::size_t n = socket_.read_some(buffers, ec);  // the socket is non-blocking
+        if (ec == boost::asio::error::would_block) {
+            *edge = false;  // empty: the next read waits for the next edge
+        } else if (!ec && n < boost::asio::buffer_size(buffers)) {
+            read_drained();
+        }
+        return n;
+#else
+        (void)buffers;
+        return 0;
+#endif
+    }
+
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(

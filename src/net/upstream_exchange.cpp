@@ -168,8 +168,14 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
         while ((end = find_head_end(as_view(up_->buffer.data()))) == 0) {
             if (up_->buffer.size() > max_upstream_head)
                 co_return exchange_error::upstream_malformed;
-            auto [ec, n] = co_await up_->stream.async_read_some(
-                up_->buffer.prepare(beast::read_size(up_->buffer, 65536)), use_tuple);
+            const auto space = up_->buffer.prepare(beast::read_size(up_->buffer, 65536));
+            beast::error_code ec;
+            std::size_t n = up_->stream.read_now(space, ec);
+            if (ec == net::error::would_block) {
+                auto [waited, m] = co_await up_->stream.async_read_some(space, use_tuple);
+                ec = waited;
+                n = m;
+            }
             up_->buffer.commit(n);
             answer_begun = answer_begun || n != 0;
             if (!ec) continue;
@@ -196,6 +202,9 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
             auto te = parser_->get()[http::field::transfer_encoding];
             if (!te.empty() && !iequals_ascii(te, "chunked"))
                 co_return exchange_error::upstream_malformed;
+            // The body: as much as is buffered per step, chunk heads included (a piece of a
+            // chunked answer is not cut at each chunk's size line).
+            parser_->eager(true);
             co_return exchange_error::none;
         }
         // 1xx interim answers are consumed here; the final one follows.
@@ -214,7 +223,11 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
     }
     while (!parser_->is_done()) {
         std::size_t got = 0;
-        auto [ec, n] = co_await read_piece(relay, deadline);
+        beast::error_code ec = parse_piece(relay);
+        if (ec == http::error::need_more) {
+            auto [read, n] = co_await read_piece(deadline);
+            ec = read;
+        }
         if (const exchange_error e = piece_done(ec, got); e != exchange_error::none) co_return e;
         out.append(relay, got);
         if (out.size() > limit) co_return exchange_error::upstream_too_large;
@@ -223,15 +236,17 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
     co_return exchange_error::none;
 }
 
-upstream_exchange::piece_read upstream_exchange::read_piece(char* relay, steady_time deadline) {
+beast::error_code upstream_exchange::parse_piece(char* relay) {
+    return parse_body_piece(up_->buffer, *parser_, relay, worker::relay_size);
+}
+
+upstream_exchange::piece_read upstream_exchange::read_piece(steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
-    parser_->lend_body_buffer(relay, worker::relay_size);
     return http::async_read_some(up_->stream, up_->buffer, *parser_, use_tuple);
 }
 
 exchange_error upstream_exchange::piece_done(beast::error_code ec, std::size_t& got) noexcept {
-    got = worker::relay_size - parser_->body_left();
-    if (ec == http::error::need_buffer) ec = {};
+    ec = body_piece_done(*parser_, ec, worker::relay_size, got);
     if (ec && !(ec == http::error::end_of_stream && parser_->is_done()))
         return timeout_or(timed_out(ec), exchange_error::upstream_cut);
     return exchange_error::none;

@@ -2,6 +2,14 @@
 // piece modes cannot quietly become whole writes), and every framing of an upstream answer
 // reaches the client the same whether it came whole or in 1- and 5-byte pieces.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <string>
+#include <thread>
 
 #include "fake_upstream.hpp"
 #include "harness.hpp"
@@ -152,6 +160,53 @@ TEST_P(PiecedAnswers, DialectAnswersInEveryFramingGiveTheSameEnvelope) {
     }
     front.settle();
     EXPECT_EQ(front.pieces_read_alone(), front.sends());
+}
+
+// A chunk goes to the client as soon as it arrived, not when the next chunk's size line does: the
+// upstream here holds its answer's end back until the client has the first chunk (a stream of
+// events must not lag one event behind).
+TEST(PiecewiseRelay, AChunkIsRelayedBeforeTheNextOneArrives) {
+    unsigned short port = 0;
+    const int listener = listen_on_loopback(port, "held-back upstream");
+    std::promise<void> client_has_first;
+    std::thread upstream([&, fd = listener] {
+        const int conn = ::accept(fd, nullptr, nullptr);
+        std::string got;
+        char buf[4096];
+        while (got.find("\r\n\r\n") == std::string::npos) {
+            const ssize_t n = ::recv(conn, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        const std::string first =
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\n";
+        (void)::send(conn, first.data(), first.size(), MSG_NOSIGNAL);
+        client_has_first.get_future().wait_for(std::chrono::seconds(10));  // bounded
+        const std::string rest = "6\r\n world\r\n0\r\n\r\n";
+        (void)::send(conn, rest.data(), rest.size(), MSG_NOSIGNAL);
+        ::close(conn);
+    });
+    shim gate(port);
+    raw_client c(gate.port);
+    c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string seen;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (seen.find("hello") == std::string::npos) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            give_up - std::chrono::steady_clock::now());
+        pollfd p{c.socket().native_handle(), POLLIN, 0};
+        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
+        char buf[4096];
+        const ssize_t n = ::recv(p.fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        seen.append(buf, static_cast<std::size_t>(n));
+    }
+    EXPECT_NE(seen.find("hello"), std::string::npos) << "the first chunk waited for the next:\n"
+                                                     << seen;
+    client_has_first.set_value();
+    upstream.join();
+    ::close(listener);
 }
 
 }  // namespace
