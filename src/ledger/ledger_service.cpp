@@ -54,7 +54,10 @@ void ledger_service::stop() {
     // workers' recorders may be gone already.
     if (stopped_ || !thread_.joinable()) return;
     stopped_ = true;
-    net::post(ioc_, [this] { timer_.cancel(); });
+    net::post(ioc_, [this] {
+        stopping_ = true;
+        timer_.cancel();
+    });
     work_.reset();
     thread_.join();
     // The ledger thread is gone: the store is this thread's now.
@@ -74,7 +77,7 @@ void ledger_service::stop() {
 void ledger_service::schedule_flush() {
     timer_.expires_after(flush_every_);
     timer_.async_wait([this](const boost::system::error_code& ec) {
-        if (ec) return;  // stopping
+        if (ec || stopping_) return;
         flush();
         schedule_flush();
     });

@@ -104,6 +104,9 @@ class ledger_service {
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{
         ioc_.get_executor()};
     boost::asio::steady_timer timer_{ioc_};
+    // Set on the ledger thread when stop() begins: a flush whose timer had already fired (its
+    // completion queued, so the cancel found nothing to cancel) does not arm the next one.
+    bool stopping_ = false;
     std::thread thread_;
     bool stopped_ = false;
 };
