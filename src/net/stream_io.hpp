@@ -5,10 +5,11 @@
 //   async_write, in a coroutine.
 // - parse_body_piece / read_and_parse / body_piece_done: one step of a client's request body into
 //   a lent buffer. What is already buffered is parsed at once (no I/O, no coroutine frame, no
-//   posted completion); only a parser that wants more bytes reads (read_and_parse). Beast's
-//   composed read costs a composed op, work guards and a posted completion per call; the upstream's
-//   answer body stays on it, which keeps the soak's p99 under saturation lower (measured, cause
-//   unknown: docs/architecture.md, "Reading bodies").
+//   posted completion); only a parser that wants more bytes reads (read_and_parse). The
+//   upstream's answer body stays on Beast's composed read (upstream_exchange::read_piece; it
+//   shares body_piece_done): parsing it the same way saves a posted completion per answer but
+//   fattens bench/soak's p99 under saturation, measured twice (docs/architecture.md, "Reading
+//   bodies").
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -84,7 +85,7 @@ boost::asio::awaitable<boost::beast::error_code> read_and_parse(flex_stream& s, 
                                                                 request_flat_parser& p,
                                                                 chunked_scan* scan = nullptr);
 
-// One step of a body (a client's request, or the upstream's answer), in the same two steps:
+// One step of a body, in the same two steps:
 //   ec = parse_body_piece(buffer, parser, relay, size);
 //   if (ec == http::error::need_more) ec = co_await <read more and parse it>;
 //   ec = body_piece_done(parser, ec, size, got);

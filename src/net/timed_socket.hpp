@@ -113,6 +113,10 @@ class timed_socket : public timed_socket_hook {
     // async_read_some waits for the next edge without a failed recv first. The plain path knows
     // no edges: always would_block (Asio's own read tries the recv at once). The usual read after
     // a readiness report completes here, inline: no posted completion, no coroutine suspended.
+    // Inline reads are bounded: after max_inline_reads in a row, one is left to async_read_some,
+    // whose completion is queued behind the worker's other work, so a peer that keeps its socket
+    // full (a pipelining flood, a fast upload) cannot keep the other connections waiting.
+    static constexpr unsigned max_inline_reads = 16;
     template <class MutableBuffers>
     std::size_t read_now(const MutableBuffers& buffers, boost::system::error_code& ec) {
         if (expired_) {
@@ -120,20 +124,23 @@ class timed_socket : public timed_socket_hook {
             return 0;
         }
         ec = boost::asio::error::would_block;
+        std::size_t n = 0;
 #if SHIMGATE_EPOLL_EDGE
         bool* edge = asio_epoll_edge::read_flag(socket_);
-        if (!edge || !*edge) return 0;
-        const std::size_t n = socket_.read_some(buffers, ec);  // the socket is non-blocking
-        if (ec == boost::asio::error::would_block) {
-            *edge = false;  // empty: the next read waits for the next edge
-        } else if (!ec && n < boost::asio::buffer_size(buffers)) {
-            read_drained();
+        if (edge && *edge && ++inline_reads_ <= max_inline_reads) {
+            n = socket_.read_some(buffers, ec);  // the socket is non-blocking
+            if (ec == boost::asio::error::would_block) {
+                *edge = false;  // empty: the next read waits for the next edge
+            } else if (!ec && n < boost::asio::buffer_size(buffers)) {
+                read_drained();
+            }
         }
-        return n;
 #else
         (void)buffers;
-        return 0;
 #endif
+        // The caller's read goes through Asio now: the count starts again.
+        if (ec == boost::asio::error::would_block) inline_reads_ = 0;
+        return n;
     }
 
     template <class MutableBuffers, class Token>
@@ -261,6 +268,7 @@ class timed_socket : public timed_socket_hook {
     bool expired_ = false;
     bool cancel_only_ = false;  // cancels_at: the deadline cancels, the socket stays open
     bool close_watched_ = false;
+    unsigned inline_reads_ = 0;  // read_now's reads since one last went through Asio
 };
 
 // Expires every socket of `list` whose deadline is at or before `now`.

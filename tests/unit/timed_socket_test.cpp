@@ -15,6 +15,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "fixtures/pool_fixture.hpp"
@@ -157,6 +158,44 @@ TEST(TimedSocket, WriteNowNeverWaitsOnAFullSocket) {
 // Whether a short read drained the socket: known on the private path (the reactor's read flag),
 // not on the plain one (always reported as possibly pending there).
 constexpr bool edge_after_drain = !timed_socket::tracks_read_edge;
+
+// read_now: what the reactor reported is read inline, and nothing is tried on a socket read empty
+// since (private path); never more than max_inline_reads in a row, so a peer that keeps its
+// socket full leaves a read to Asio (queued behind the worker's other work) now and then; the
+// plain path always leaves the read to Asio.
+TEST(TimedSocket, ReadNowReadsWhatWasReportedAndLeavesEveryFewReadsToAsio) {
+    net::io_context ioc;
+    socket_pair p(ioc);
+    auto busy = net::make_work_guard(ioc);
+    timed_socket_list list;
+    timed_socket s({std::move(p.server), list});
+    const std::string sent(4096, 'x');
+    net::write(p.client, net::buffer(sent));
+    std::array<char, 8> buf{};
+    boost::system::error_code ec;
+    if (!timed_socket::tracks_read_edge) {
+        EXPECT_EQ(s.read_now(net::buffer(buf), ec), 0u);
+        EXPECT_EQ(ec, net::error::would_block) << "the plain path knows no edges";
+        return;
+    }
+    std::size_t inline_reads = 0;
+    for (; inline_reads < 100; ++inline_reads) {
+        if (s.read_now(net::buffer(buf), ec) != buf.size()) break;
+        EXPECT_FALSE(ec);
+    }
+    EXPECT_EQ(inline_reads, timed_socket::max_inline_reads);
+    EXPECT_EQ(ec, net::error::would_block) << "bytes remain, but this read is Asio's";
+    EXPECT_TRUE(s.readable_edge_pending()) << "the bytes left are still known to be there";
+    EXPECT_EQ(s.read_now(net::buffer(buf), ec), buf.size()) << "then inline reads go on";
+
+    // Drained: a read that finds nothing clears the edge, and no recv is tried after it.
+    std::array<char, 8192> all{};
+    s.read_now(net::buffer(all), ec);
+    EXPECT_FALSE(ec);
+    EXPECT_FALSE(s.readable_edge_pending());
+    EXPECT_EQ(s.read_now(net::buffer(buf), ec), 0u);
+    EXPECT_EQ(ec, net::error::would_block);
+}
 
 #if SHIMGATE_EPOLL_EDGE
 // The read-edge tracking that lets reads skip the recv that would fail with EAGAIN (private path).
