@@ -343,8 +343,12 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
     for (;;) {
         std::size_t got = 0;
         if (!upstream_.answer_done()) {
-            const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
-            auto [ec, n] = co_await upstream_.read_piece(relay, deadline);
+            beast::error_code ec = upstream_.parse_piece(relay);
+            if (ec == http::error::need_more) {
+                const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
+                auto [read, n] = co_await upstream_.read_piece(deadline);
+                ec = read;
+            }
             if (const exchange_error e = upstream_.piece_done(ec, got); e != exchange_error::none) {
                 upstream_.abandon();
                 rq_.upstream_time = upstream_.elapsed();

@@ -3,13 +3,11 @@
 // - write_at_once / write_rest: a buffer sequence written whole. What the socket takes at once goes
 //   without waiting (plain TCP: usually everything); only a remainder (or TLS) goes through Asio's
 //   async_write, in a coroutine.
-// - parse_body_piece / read_and_parse / body_piece_done: one step of a client's request body into
-//   a lent buffer. What is already buffered is parsed at once (no I/O, no coroutine frame, no
-//   posted completion); only a parser that wants more bytes reads (read_and_parse). The
-//   upstream's answer body stays on Beast's composed read (upstream_exchange::read_piece; it
-//   shares body_piece_done): parsing it the same way saves a posted completion per answer but
-//   fattens bench/soak's p99 under saturation, measured twice (docs/architecture.md, "Reading
-//   bodies").
+// - parse_body_piece / read_and_parse / body_piece_done: one step of a body (a client's request
+//   or the upstream's answer) into a lent buffer. What is already buffered is parsed at once (no
+//   I/O, no coroutine frame, no posted completion); only a parser that wants more bytes reads
+//   (read_and_parse on the client side; Beast's http::async_read_some on the upstream side, see
+//   upstream_exchange::parse_piece).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -85,7 +83,7 @@ boost::asio::awaitable<boost::beast::error_code> read_and_parse(flex_stream& s, 
                                                                 request_flat_parser& p,
                                                                 chunked_scan* scan = nullptr);
 
-// One step of a body, in the same two steps:
+// One step of a body (a client's request, or the upstream's answer), in the same two steps:
 //   ec = parse_body_piece(buffer, parser, relay, size);
 //   if (ec == http::error::need_more) ec = co_await <read more and parse it>;
 //   ec = body_piece_done(parser, ec, size, got);

@@ -202,6 +202,9 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
             auto te = parser_->get()[http::field::transfer_encoding];
             if (!te.empty() && !iequals_ascii(te, "chunked"))
                 co_return exchange_error::upstream_malformed;
+            // The body: as much as is buffered per step, chunk heads included (a piece of a
+            // chunked answer is not cut at each chunk's size line).
+            parser_->eager(true);
             co_return exchange_error::none;
         }
         // 1xx interim answers are consumed here; the final one follows.
@@ -220,7 +223,11 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
     }
     while (!parser_->is_done()) {
         std::size_t got = 0;
-        auto [ec, n] = co_await read_piece(relay, deadline);
+        beast::error_code ec = parse_piece(relay);
+        if (ec == http::error::need_more) {
+            auto [read, n] = co_await read_piece(deadline);
+            ec = read;
+        }
         if (const exchange_error e = piece_done(ec, got); e != exchange_error::none) co_return e;
         out.append(relay, got);
         if (out.size() > limit) co_return exchange_error::upstream_too_large;
@@ -229,9 +236,12 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
     co_return exchange_error::none;
 }
 
-upstream_exchange::piece_read upstream_exchange::read_piece(char* relay, steady_time deadline) {
+beast::error_code upstream_exchange::parse_piece(char* relay) {
+    return parse_body_piece(up_->buffer, *parser_, relay, worker::relay_size);
+}
+
+upstream_exchange::piece_read upstream_exchange::read_piece(steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
-    parser_->lend_body_buffer(relay, worker::relay_size);
     return http::async_read_some(up_->stream, up_->buffer, *parser_, use_tuple);
 }
 

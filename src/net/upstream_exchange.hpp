@@ -66,12 +66,16 @@ class upstream_exchange {
                                                      steady_time deadline, char* relay,
                                                      buffer_hold* hold);
 
-    // One piece of the answer body into `relay`, within `deadline`, in two steps so that no
-    // coroutine frame is added to Beast's read:
-    //   auto [ec, n] = co_await read_piece(relay, deadline);
+    // One piece of the answer body into `relay` (relay_size bytes), in up to three steps, so that
+    // what is buffered already (usually the whole body, which came with the head) costs no I/O,
+    // no coroutine frame and no posted completion; only a parser that wants more bytes reads
+    // (Beast's read, within `deadline`):
+    //   beast::error_code ec = parse_piece(relay);
+    //   if (ec == http::error::need_more) ec = std::get<0>(co_await read_piece(deadline));
     //   exchange_error e = piece_done(ec, got);  // `got`: the bytes in `relay`
+    boost::beast::error_code parse_piece(char* relay);
     using piece_read = boost::asio::awaitable<std::tuple<boost::beast::error_code, std::size_t>>;
-    piece_read read_piece(char* relay, steady_time deadline);
+    piece_read read_piece(steady_time deadline);
     exchange_error piece_done(boost::beast::error_code ec, std::size_t& got) noexcept;
 
     const response_head& answer() const noexcept { return parser_->get(); }
