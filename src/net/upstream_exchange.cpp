@@ -202,9 +202,6 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
             auto te = parser_->get()[http::field::transfer_encoding];
             if (!te.empty() && !iequals_ascii(te, "chunked"))
                 co_return exchange_error::upstream_malformed;
-            // The body: as much as is buffered per step, chunk heads included (a piece of a
-            // chunked answer is not cut at each chunk's size line).
-            parser_->eager(true);
             co_return exchange_error::none;
         }
         // 1xx interim answers are consumed here; the final one follows.
@@ -237,11 +234,18 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
 }
 
 beast::error_code upstream_exchange::parse_piece(char* relay) {
+    // Eager: all that is buffered in one piece, chunk size lines included (parse_body_piece hands
+    // over the body bytes before an incomplete size line).
+    parser_->eager(true);
     return parse_body_piece(up_->buffer, *parser_, relay, worker::relay_size);
 }
 
 upstream_exchange::piece_read upstream_exchange::read_piece(steady_time deadline) {
     up_->stream.tcp().expires_at(deadline);
+    // Not eager: Beast's read reads again whenever the parser says need_more, even after it took
+    // body bytes; stopping after each chunk's data hands that chunk over before the next one's
+    // size line arrives.
+    parser_->eager(false);
     return http::async_read_some(up_->stream, up_->buffer, *parser_, use_tuple);
 }
 

@@ -10,6 +10,7 @@
 #include <future>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fake_upstream.hpp"
 #include "harness.hpp"
@@ -162,13 +163,22 @@ TEST_P(PiecedAnswers, DialectAnswersInEveryFramingGiveTheSameEnvelope) {
     EXPECT_EQ(front.pieces_read_alone(), front.sends());
 }
 
-// A chunk goes to the client as soon as it arrived, not when the next chunk's size line does: the
-// upstream here holds its answer's end back until the client has the first chunk (a stream of
-// events must not lag one event behind).
+// A chunk goes to the client as soon as it arrived, not when the next chunk's size line does
+// (a stream of events must not lag one event behind). The upstream here sends its answer in
+// steps, each only once the client has what came before: the head with a whole chunk (parsed from
+// what was buffered with the head), half a chunk, then its other half (read by the body read).
 TEST(PiecewiseRelay, AChunkIsRelayedBeforeTheNextOneArrives) {
+    const std::vector<std::pair<std::string, std::string>> steps{
+        {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5\r\nhello\r\n",
+         "hello"},
+        {"6\r\n wo", "hello wo"},
+        {"rld\r\n", "hello world"},
+        {"0\r\n\r\n", ""},
+    };
     unsigned short port = 0;
     const int listener = listen_on_loopback(port, "held-back upstream");
-    std::promise<void> client_has_first;
+    std::vector<std::promise<void>> client_has(steps.size());
     std::thread upstream([&, fd = listener] {
         const int conn = ::accept(fd, nullptr, nullptr);
         std::string got;
@@ -178,33 +188,48 @@ TEST(PiecewiseRelay, AChunkIsRelayedBeforeTheNextOneArrives) {
             if (n <= 0) break;
             got.append(buf, static_cast<std::size_t>(n));
         }
-        const std::string first =
-            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
-            "5\r\nhello\r\n";
-        (void)::send(conn, first.data(), first.size(), MSG_NOSIGNAL);
-        client_has_first.get_future().wait_for(std::chrono::seconds(10));  // bounded
-        const std::string rest = "6\r\n world\r\n0\r\n\r\n";
-        (void)::send(conn, rest.data(), rest.size(), MSG_NOSIGNAL);
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            (void)::send(conn, steps[i].first.data(), steps[i].first.size(), MSG_NOSIGNAL);
+            // Bounded: a lagging shim fails the test below, not this wait.
+            client_has[i].get_future().wait_for(std::chrono::seconds(10));
+        }
         ::close(conn);
     });
     shim gate(port);
     raw_client c(gate.port);
     c.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
-    std::string seen;
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (seen.find("hello") == std::string::npos) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            give_up - std::chrono::steady_clock::now());
-        pollfd p{c.socket().native_handle(), POLLIN, 0};
-        if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
-        char buf[4096];
-        const ssize_t n = ::recv(p.fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        seen.append(buf, static_cast<std::size_t>(n));
+    std::string seen, body;  // body: the chunk data seen so far, de-chunked
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+        const std::string& want = steps[i].second;
+        const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        while (!want.empty() && body.find(want) == std::string::npos) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                give_up - std::chrono::steady_clock::now());
+            pollfd p{c.socket().native_handle(), POLLIN, 0};
+            if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) != 1) break;
+            char buf[4096];
+            const ssize_t n = ::recv(p.fd, buf, sizeof buf, 0);
+            if (n <= 0) break;
+            seen.append(buf, static_cast<std::size_t>(n));
+            // The chunk data so far: every "size\r\ndata\r\n" after the head, in order.
+            body.clear();
+            std::size_t at = seen.find("\r\n\r\n");
+            at = at == std::string::npos ? seen.size() : at + 4;
+            while (at < seen.size()) {
+                const std::size_t line_end = seen.find("\r\n", at);
+                if (line_end == std::string::npos) break;
+                const std::size_t size = std::stoul(seen.substr(at, line_end - at), nullptr, 16);
+                body += seen.substr(line_end + 2, size);
+                at = line_end + 2 + size + 2;
+            }
+        }
+        if (!want.empty()) {
+            EXPECT_NE(body.find(want), std::string::npos)
+                << "step " << i << ": a chunk waited for the next:\n"
+                << seen;
+        }
+        client_has[i].set_value();
     }
-    EXPECT_NE(seen.find("hello"), std::string::npos) << "the first chunk waited for the next:\n"
-                                                     << seen;
-    client_has_first.set_value();
     upstream.join();
     ::close(listener);
 }
