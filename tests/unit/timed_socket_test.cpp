@@ -39,6 +39,16 @@ struct socket_pair {
     }
 };
 
+// A server-side timed_socket on a loopback pair (`p.client` is the peer), with the reactor kept
+// running by a work guard, as in a worker with an acceptor.
+struct ReactorSocket : ::testing::Test {
+    net::io_context ioc;
+    socket_pair p{ioc};
+    net::executor_work_guard<net::io_context::executor_type> busy = net::make_work_guard(ioc);
+    timed_socket_list list;
+    timed_socket s{{std::move(p.server), list}};
+};
+
 // Runs `ioc` until `done()` holds (or 5 s pass).
 using fixtures::run_until;
 
@@ -163,12 +173,7 @@ constexpr bool edge_after_drain = !timed_socket::tracks_read_edge;
 // since (private path); never more than max_inline_reads in a row, so a peer that keeps its
 // socket full leaves a read to Asio (queued behind the worker's other work) now and then; the
 // plain path always leaves the read to Asio.
-TEST(TimedSocket, ReadNowReadsWhatWasReportedAndLeavesEveryFewReadsToAsio) {
-    net::io_context ioc;
-    socket_pair p(ioc);
-    auto busy = net::make_work_guard(ioc);
-    timed_socket_list list;
-    timed_socket s({std::move(p.server), list});
+TEST_F(ReactorSocket, ReadNowReadsWhatWasReportedAndLeavesEveryFewReadsToAsio) {
     const std::string sent(4096, 'x');
     net::write(p.client, net::buffer(sent));
     std::array<char, 8> buf{};
@@ -199,12 +204,7 @@ TEST(TimedSocket, ReadNowReadsWhatWasReportedAndLeavesEveryFewReadsToAsio) {
 
 #if SHIMGATE_EPOLL_EDGE
 // The read-edge tracking that lets reads skip the recv that would fail with EAGAIN (private path).
-TEST(TimedSocket, ShortReadClearsTheEdgeAndALaterArrivalSetsItAgain) {
-    net::io_context ioc;
-    socket_pair p(ioc);
-    auto busy = net::make_work_guard(ioc);  // the reactor runs, as in a worker with an acceptor
-    timed_socket_list list;
-    timed_socket s({std::move(p.server), list});
+TEST_F(ReactorSocket, ShortReadClearsTheEdgeAndALaterArrivalSetsItAgain) {
     EXPECT_TRUE(s.readable_edge_pending()) << "a new socket has never been read empty";
     net::write(p.client, net::buffer("ab", 2));
     std::array<char, 16> buf{};
@@ -220,12 +220,7 @@ TEST(TimedSocket, ShortReadClearsTheEdgeAndALaterArrivalSetsItAgain) {
 #else
 // The plain path knows nothing of the reactor's edges: an edge is always "maybe pending", so the
 // pool peeks before every reuse.
-TEST(TimedSocket, PlainPathReportsAnEdgeAsAlwaysPossiblyPending) {
-    net::io_context ioc;
-    socket_pair p(ioc);
-    auto busy = net::make_work_guard(ioc);
-    timed_socket_list list;
-    timed_socket s({std::move(p.server), list});
+TEST_F(ReactorSocket, PlainPathReportsAnEdgeAsAlwaysPossiblyPending) {
     EXPECT_TRUE(s.readable_edge_pending());
     net::write(p.client, net::buffer("ab", 2));
     std::array<char, 16> buf{};
@@ -241,12 +236,7 @@ TEST(TimedSocket, PlainPathReportsAnEdgeAsAlwaysPossiblyPending) {
 // plain path: socket::async_wait): it does not
 // complete while nothing arrives, completes when bytes arrive, completes at once when an edge is
 // already pending, and a cancel (what a drain does) ends it with operation_aborted.
-TEST(TimedSocket, IdleWaitCompletesOnArrivalAndOnCancelOnly) {
-    net::io_context ioc;
-    socket_pair p(ioc);
-    auto busy = net::make_work_guard(ioc);
-    timed_socket_list list;
-    timed_socket s({std::move(p.server), list});
+TEST_F(ReactorSocket, IdleWaitCompletesOnArrivalAndOnCancelOnly) {
     std::array<char, 16> buf{};
     net::write(p.client, net::buffer("ab", 2));
     std::size_t n = 0;
@@ -291,12 +281,7 @@ TEST(TimedSocket, IdleWaitCompletesOnArrivalAndOnCancelOnly) {
 
 // The case that would hang if an edge were lost: bytes arrive and the reactor reports them while
 // no read is pending; the next read must still get them (at once, from the flag).
-TEST(TimedSocket, BytesReportedWhileNoReadWaitsAreStillRead) {
-    net::io_context ioc;
-    socket_pair p(ioc);
-    auto busy = net::make_work_guard(ioc);  // the reactor runs, as in a worker with an acceptor
-    timed_socket_list list;
-    timed_socket s({std::move(p.server), list});
+TEST_F(ReactorSocket, BytesReportedWhileNoReadWaitsAreStillRead) {
     std::array<char, 16> buf{};
     for (int round = 0; round < 3; ++round) {
         // Drain (short read), then let data arrive and a turn of the loop see it.
@@ -316,12 +301,7 @@ TEST(TimedSocket, BytesReportedWhileNoReadWaitsAreStillRead) {
 
 // Bytes and the peer's close in one report: the short read that takes the bytes must not hide the
 // close queued behind them (it is not reported again), so the next read finds EOF at once.
-TEST(TimedSocket, CloseReportedWithTheLastBytesIsStillRead) {
-    net::io_context ioc;
-    socket_pair p(ioc);
-    auto busy = net::make_work_guard(ioc);
-    timed_socket_list list;
-    timed_socket s({std::move(p.server), list});
+TEST_F(ReactorSocket, CloseReportedWithTheLastBytesIsStillRead) {
     std::array<char, 16> buf{};
     for (bool reactor_first : {false, true}) {
         socket_pair q(ioc);
@@ -372,12 +352,7 @@ TEST(TimedSocket, CloseReportedWithTheLastBytesIsStillRead) {
 // A read started on a drained socket waits for the reactor and completes when bytes come, and a
 // read that fills its whole buffer leaves the edge set (more may be waiting), so the rest is read.
 // (The plain path: the same reads, an edge always reported as possibly pending.)
-TEST(TimedSocket, ReadOnADrainedSocketWaitsAndAFullReadReadsOnceMore) {
-    net::io_context ioc;
-    socket_pair p(ioc);
-    auto busy = net::make_work_guard(ioc);  // the reactor runs, as in a worker with an acceptor
-    timed_socket_list list;
-    timed_socket s({std::move(p.server), list});
+TEST_F(ReactorSocket, ReadOnADrainedSocketWaitsAndAFullReadReadsOnceMore) {
     std::array<char, 4> buf{};
     std::size_t n = 0;
     boost::system::error_code ec;
