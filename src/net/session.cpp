@@ -162,11 +162,8 @@ net::awaitable<bool> client_session::read_head() {
             buffer_.prepare(std::min(read_size, buffer_.max_size() - buffer_.size()));
         beast::error_code ec;
         std::size_t n = stream_.read_now(space, ec);
-        if (ec == net::error::would_block) {
-            auto [waited, m] = co_await stream_.async_read_some(space, use_tuple);
-            ec = waited;
-            n = m;
-        }
+        if (ec == net::error::would_block)
+            std::tie(ec, n) = co_await stream_.async_read_some(space, use_tuple);
         if (ec) {
             // EOF, reset, or the deadline (the stream closes itself then: nothing can be sent).
             idle_ = false;

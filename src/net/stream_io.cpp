@@ -19,11 +19,8 @@ net::awaitable<beast::error_code> read_and_parse(flex_stream& s, client_buffer& 
         }
         beast::error_code ec;
         std::size_t n = s.read_now(space, ec);
-        if (ec == net::error::would_block) {
-            auto [waited, m] = co_await s.async_read_some(space, use_tuple);
-            ec = waited;
-            n = m;
-        }
+        if (ec == net::error::would_block)
+            std::tie(ec, n) = co_await s.async_read_some(space, use_tuple);
         b.commit(n);
         if (scan && n) {
             const std::string_view all = as_view(b.data());

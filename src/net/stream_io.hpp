@@ -3,6 +3,12 @@
 // - write_at_once / write_rest: a buffer sequence written whole. What the socket takes at once goes
 //   without waiting (plain TCP: usually everything); only a remainder (or TLS) goes through Asio's
 //   async_write, in a coroutine.
+// - reading what has arrived: two steps, so that a read of bytes already reported costs no
+//   suspension and no posted completion (timed_socket::read_now; TLS and the plain path always
+//   take the second step):
+//     std::size_t n = stream.read_now(space, ec);
+//     if (ec == net::error::would_block)
+//         std::tie(ec, n) = co_await stream.async_read_some(space, use_tuple);
 // - parse_body_piece / read_and_parse / body_piece_done: one step of a body (a client's request
 //   or the upstream's answer) into a lent buffer. What is already buffered is parsed at once (no
 //   I/O, no coroutine frame, no posted completion); only a parser that wants more bytes reads
@@ -22,6 +28,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string_view>
+#include <tuple>
 
 #include "net/block_pool.hpp"
 #include "net/flex_stream.hpp"

@@ -171,11 +171,8 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
             const auto space = up_->buffer.prepare(beast::read_size(up_->buffer, 65536));
             beast::error_code ec;
             std::size_t n = up_->stream.read_now(space, ec);
-            if (ec == net::error::would_block) {
-                auto [waited, m] = co_await up_->stream.async_read_some(space, use_tuple);
-                ec = waited;
-                n = m;
-            }
+            if (ec == net::error::would_block)
+                std::tie(ec, n) = co_await up_->stream.async_read_some(space, use_tuple);
             up_->buffer.commit(n);
             answer_begun = answer_begun || n != 0;
             if (!ec) continue;
