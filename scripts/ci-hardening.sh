@@ -7,9 +7,10 @@
 #                  replaying its regressions, two at a time (build-fuzz/)
 #   4. plain-asio: every unit and integration test against the plain path of timed_socket (public
 #                  Asio only, SHIMGATE_ASIO_PRIVATE=OFF) on Asio's select reactor
-#                  (-DBOOST_ASIO_DISABLE_EPOLL), Release, warnings as errors (build-plain/): the
-#                  build that must keep working when the private epoll access is switched off or
-#                  a Boost upgrade trips its static_assert
+#                  (-DBOOST_ASIO_DISABLE_EPOLL), plain x86-64 (SHIMGATE_SSSE3=OFF: the scalar
+#                  field-name scan), Release, warnings as errors (build-plain/): the build that
+#                  must keep working when the private epoll access is switched off or a Boost
+#                  upgrade trips its static_assert
 # Each fails on any test failure, sanitizer report or fuzzer finding; all stages always run, and
 # the script fails if any did. Prints the wall time of each stage.
 #

@@ -4,75 +4,11 @@
 #include <cstdlib>
 
 namespace shimgate::bench {
-namespace ondemand = simdjson::ondemand;
-
 namespace {
 
 constexpr std::string_view names[] = {
     "transform",         "transform_returning",    "route_transform",      "rewrite",
     "rewrite_returning", "simdjson_parse_request", "simdjson_parse_answer"};
-
-// The floor: read every key and every value of the document with On-Demand (strings unescaped,
-// numbers converted, nested containers walked). Returns the bytes of strings seen.
-std::size_t touch(ondemand::value v);
-
-std::size_t touch_object(ondemand::object o) {
-    std::size_t n = 0;
-    for (auto member : o) {
-        ondemand::field f;
-        if (std::move(member).get(f)) return 0;
-        std::string_view key;
-        if (f.unescaped_key().get(key)) return 0;
-        n += key.size() + touch(f.value());
-    }
-    return n;
-}
-
-std::size_t touch(ondemand::value v) {
-    ondemand::json_type t;
-    if (v.type().get(t)) return 0;
-    switch (t) {
-        case ondemand::json_type::object: {
-            ondemand::object o;
-            if (v.get_object().get(o)) return 0;
-            return touch_object(o);
-        }
-        case ondemand::json_type::array: {
-            ondemand::array a;
-            if (v.get_array().get(a)) return 0;
-            std::size_t n = 0;
-            for (auto element : a) {
-                ondemand::value e;
-                if (std::move(element).get(e)) return 0;
-                n += touch(e);
-            }
-            return n;
-        }
-        case ondemand::json_type::string: {
-            std::string_view s;
-            return v.get_string().get(s) ? 0 : s.size();
-        }
-        case ondemand::json_type::number: {
-            double d = 0;
-            return v.get_double().get(d) ? 0 : static_cast<std::size_t>(d != 0);
-        }
-        case ondemand::json_type::boolean: {
-            bool b = false;
-            return v.get_bool().get(b) ? 0 : static_cast<std::size_t>(b);
-        }
-        case ondemand::json_type::null:
-            return v.is_null() ? 1 : 0;
-    }
-    return 0;
-}
-
-std::size_t simdjson_parse(op_state& s) {
-    ondemand::document doc;
-    if (s.parser.iterate(pad_in_place(s.body)).get(doc)) return 0;
-    ondemand::object o;
-    if (doc.get_object().get(o)) return 0;
-    return touch_object(o);
-}
 
 [[noreturn]] void fail(const bench_case& c, op o, std::string_view why) {
     std::fprintf(stderr, "shimgate_micro_bench: %s/%s: %.*s\n", std::string(op_name(o)).c_str(),
@@ -138,7 +74,7 @@ std::size_t run_once(op o, const bench_case& c, op_state& s) {
         }
         case op::simdjson_parse_request:
         case op::simdjson_parse_answer:
-            return simdjson_parse(s);
+            return s.floor.parse(s.body);
     }
     return 0;
 }

@@ -7,9 +7,9 @@
 
 #include "bench_cases.hpp"
 #include "json/json_context.hpp"
-#include "json/simdjson_support.hpp"
 #include "proxy/request_transform.hpp"
 #include "proxy/response_rewrite.hpp"
+#include "simdjson_floor.hpp"
 
 namespace shimgate::bench {
 
@@ -33,10 +33,10 @@ std::string_view op_name(op o);
 // State reused between runs of one op, as a worker reuses its json_context and buffers.
 struct op_state {
     json_context ctx;
-    simdjson::ondemand::parser parser;  // the floor's
-    upstream_call call;                 // reused by transform
-    client_answer answer;               // reused by rewrite
-    std::string body;                   // the input, padded in place by the first run
+    simdjson_floor floor;
+    upstream_call call;    // reused by transform
+    client_answer answer;  // reused by rewrite
+    std::string body;      // the input, padded in place by the first run
 };
 
 void prepare(op o, const bench_case& c, op_state& s);

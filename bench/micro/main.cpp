@@ -66,7 +66,8 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     }
     void Finalize() override {
         ConsoleReporter::Finalize();
-        std::printf("\n%-28s %10s %10s %8s\n", "stage / case", "ns", "floor ns", "ratio");
+        std::printf("\nfloor: simdjson On-Demand, %s kernel\n%-28s %10s %10s %8s\n",
+                    simdjson_floor::kernel(), "stage / case", "ns", "floor ns", "ratio");
         for (const bench_case& c : cases()) {
             for (op o : {op::transform, op::transform_returning, op::route_transform, op::rewrite,
                          op::rewrite_returning}) {

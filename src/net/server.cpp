@@ -206,7 +206,7 @@ int server::run() {
              describe(endpoint) + " (upstream " + (cfg_.upstream.tls ? "https://" : "http://") +
              cfg_.upstream.host_header + cfg_.upstream.prefix + ", " +
              std::to_string(cfg_.threads) + " threads, " + std::to_string(rules_loaded_) +
-             " rules, simdjson " + std::string(ondemand_kernel) + " kernel)");
+             " rules, simdjson " + simdjson_kernel() + " kernel)");
 
     // Each new answer for the --upstream name goes to every worker's pool.
     start_upstream_refresh(
@@ -384,7 +384,7 @@ net::awaitable<metrics_snapshot> server::collect() {
     m.process.rules_loaded = rules_loaded_.load();
     m.process.ready = ready();  // the admin listener adds the upstream probe when required
     m.version = SHIMGATE_VERSION;
-    m.simdjson_kernel = ondemand_kernel;
+    m.simdjson_kernel = simdjson_kernel();
     m.ledger = ledger_metrics();
     co_return m;
 }
