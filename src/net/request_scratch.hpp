@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "net/buffer_budget.hpp"
+#include "observe/request_accounting.hpp"
 #include "proxy/chunked_scan.hpp"
 #include "proxy/errors.hpp"
 #include "proxy/head.hpp"
@@ -21,6 +22,7 @@
 namespace shimgate {
 
 struct request_scratch {
+    request_facts facts;          // what is known about the request, for accounting
     request_head head;            // the request's head
     response_head upstream_head;  // the upstream answer's head
     // The parsers writing into them, started per message (an idle connection holds neither).

@@ -32,11 +32,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-net::awaitable<void> serve_connection(worker& w, tcp::socket socket) {
-    client_session session(w, std::move(socket), w.server_tls);
-    co_await session.run();
-}
-
 // Hands the worker's access-log lines to the writer thread every 200 ms (and when the buffer fills,
 // see client_session::finish_request), so a quiet server's lines still appear promptly.
 net::awaitable<void> flush_access_lines(worker& w) {
@@ -80,7 +75,9 @@ net::awaitable<void> accept_loop(worker& w) {
         }
         boost::system::error_code ignored;
         socket.set_option(tcp::no_delay(true), ignored);
-        net::co_spawn(w.ioc, serve_connection(w, std::move(socket)), net::detached);
+        auto session = std::make_unique<client_session>(w, std::move(socket), w.server_tls);
+        client_session& s = *session;
+        net::co_spawn(w.ioc, s.run(std::move(session)), net::detached);
     }
 }
 

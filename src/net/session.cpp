@@ -82,7 +82,7 @@ void client_session::close_if_idle() {
 
 // ---------------------------------------------------------------- lifecycle
 
-net::awaitable<void> client_session::run() {
+net::awaitable<void> client_session::run([[maybe_unused]] std::unique_ptr<client_session> self) {
     if (auto* t = stream_.tls()) {
         stream_.tcp().expires_after(w_.cfg.header_timeout);
         auto [ec] = co_await t->async_handshake(net::ssl::stream_base::server, use_tuple);
@@ -93,7 +93,6 @@ net::awaitable<void> client_session::run() {
         }
     }
     while (!w_.draining) {
-        rq_ = {};
         upstream_.forget_request();
         // With bytes already reported (the private path: a pipelined or quick next request),
         // read_head reads them at once.
@@ -115,13 +114,14 @@ net::awaitable<void> client_session::run() {
         if (have_head) ++w_.metrics.requests_in_flight;
         const next n = have_head ? co_await handle_request() : next::close;
         if (have_head) --w_.metrics.requests_in_flight;
-        if (rq_.status != 0) {  // something was answered: count and log it
+        if (rs_ && rs_->facts.status != 0) {  // something was answered: count and log it
+            request_facts& facts = rs_->facts;
             const bool head_read = parser_ && parser_->is_header_done();
-            rq_.upstream = upstream_.remote();
+            facts.upstream = upstream_.remote();
             // Only the access log reads the client address; empty means the peer's.
             if (w_.access && peer_trusted_ && head_read)
-                rq_.client_ip = client_address(parser_->get(), peer_ip_, w_.cfg.trusted);
-            account_request(w_.metrics, {w_.access, w_.access_lines}, rq_,
+                facts.client_ip = client_address(parser_->get(), peer_ip_, w_.cfg.trusted);
+            account_request(w_.metrics, {w_.access, w_.access_lines}, facts,
                             head_read ? &parser_->get() : nullptr, peer_ip_);
         }
         return_relay();    // an idle connection holds no relay buffer,
@@ -198,7 +198,7 @@ net::awaitable<bool> client_session::read_head() {
         co_return false;
     }
     buffer_.consume(skip + used);
-    rq_.start = std::chrono::steady_clock::now();
+    rq().start = std::chrono::steady_clock::now();
     co_return true;
 }
 
@@ -212,7 +212,7 @@ net::awaitable<client_session::next> client_session::handle_request() {
     if (!v.ok())
         co_return co_await refuse(nullptr, error_style::problem, v.status, v.reason, v.kind, false);
     parser_->body_limit(w_.cfg.max_body);  // enforced while reading a chunked body
-    choose_request_id(req[request_id_field], w_.ids(), rq_.request_id);
+    choose_request_id(req[request_id_field], w_.ids(), rq().request_id);
     std::string_view target = req.target();
     if (target == "*") co_return co_await pass_through(target);
 
@@ -222,7 +222,7 @@ net::awaitable<client_session::next> client_session::handle_request() {
                                   refusal_reason::framing, false);
     }
     rule_set_ptr rules = w_.rules;  // this request keeps the rule set it started with
-    rq_.rules = rules;              // (until it is counted and logged, after it was answered)
+    rq().rules = rules;             // (until it is counted and logged, after it was answered)
     if (rules) {
         match_route(*rules, req.method_string(), rs().path, rs().match);
         if (!rs().match.candidates.empty()) {
@@ -269,7 +269,7 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
     }
     rs().out.clear();
     std::array<std::string_view, 1> drop{request_id_field};
-    std::array<header_pair, 1> add{header_pair{request_id_field, rq_.request_id}};
+    std::array<header_pair, 1> add{header_pair{request_id_field, rq().request_id}};
     write_upstream_head(rs().out, req.method_string(), upstream_target(target), req, forwarding(),
                         body, drop, add);
     const bool replayable = upstream_exchange::safe_to_repeat(req.method()) && !body_pending();
@@ -283,7 +283,7 @@ net::awaitable<client_session::next> client_session::pass_through(std::string_vi
         if (!continued) co_return next::close;
         const exchange_error streamed = co_await upstream_.stream_body(
             stream_, buffer_, *parser_, body.kind == body_framing::chunked, &rs().chunks,
-            relay_buffer(), rq_.start + w_.cfg.body_timeout, rq_.bytes_in);
+            relay_buffer(), rq().start + w_.cfg.body_timeout, rq().bytes_in);
         // The upstream stopped taking the body: it may have answered early (RFC 9112 §9.6), and
         // that answer is relayed rather than a 502; the client's connection closes after it,
         // since the rest of its body was not read.
@@ -325,10 +325,10 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
     const relay_plan plan =
         plan_relay(head_request, status, to_std(upstream_.parser().content_length()),
                    res[http::field::content_length], version, client_keep_alive());
-    rq_.upstream_status = status;
+    rq().upstream_status = status;
     answer_decided(status);
     rs().out.clear();
-    std::array<header_pair, 1> echo{header_pair{request_id_field, rq_.request_id}};
+    std::array<header_pair, 1> echo{header_pair{request_id_field, rq().request_id}};
     const bool has_id = res.contains(request_id_field);
     write_client_head(rs().out, status, res.reason(), &res, plan.framing, plan.keep_alive, version,
                       std::span<const header_pair>(echo.data(), has_id ? 0 : 1));
@@ -348,10 +348,10 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
             }
             if (const exchange_error e = upstream_.piece_done(ec, got); e != exchange_error::none) {
                 upstream_.abandon();
-                rq_.upstream_time = upstream_.elapsed();
+                rq().upstream_time = upstream_.elapsed();
                 if (!head_sent) co_return co_await refuse(nullptr, error_style::problem, e, false);
                 aborted_ = true;
-                rq_.error = request_error::upstream_reset;  // logged so, never counted as a 2xx
+                rq().error = request_error::upstream_reset;  // logged so, never counted as a 2xx
                 co_return next::close;
             }
         }
@@ -367,11 +367,11 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
                 co_return next::close;
             }
             head_sent = true;
-            rq_.bytes_out += got;
+            rq().bytes_out += got;
         }
         if (done) break;
     }
-    rq_.upstream_time = upstream_.elapsed();
+    rq().upstream_time = upstream_.elapsed();
     upstream_.finish();
     co_return plan.keep_alive ? next::keep_alive : next::close;
 }
@@ -398,10 +398,15 @@ void client_session::return_relay() noexcept {
     relay_ = nullptr;
 }
 
+void client_session::take_scratch() {
+    rs_ = w_.scratches.take();
+}
+
 void client_session::return_scratch() noexcept {
     parser_ = nullptr;  // both parsers live in the scratch
     upstream_.forget_parser();
     if (rs_) {
+        rs_->facts = {};  // unpins the request's rule set; the strings keep their capacity
         rs_->parser.reset();
         rs_->upstream_parser.reset();
         rs_->buffered.release();

@@ -37,7 +37,10 @@ class client_session {
     client_session(const client_session&) = delete;
     client_session& operator=(const client_session&) = delete;
 
-    boost::asio::awaitable<void> run();
+    // Serves the connection to its end. `self` is this session, allocated by the accept loop and
+    // owned by the coroutine: no second frame holds the session (what an idle keep-alive
+    // connection costs, docs/architecture.md).
+    boost::asio::awaitable<void> run(std::unique_ptr<client_session> self);
 
     // Drain: a connection waiting for its next request is closed now; a busy one closes after
     // its current answer.
@@ -91,7 +94,7 @@ class client_session {
                                               std::string_view c = {}, std::string_view d = {});
 
     void add_server_timing_field();  // --server-timing: into the answer head in rs().out
-    // The request's answer is decided (rq_.status set), before any of it is written: the client
+    // The request's answer is decided (rq().status set), before any of it is written: the client
     // ledger notes the call now, so the client's next call, wherever it lands, finds it noted.
     void answer_decided(unsigned status);
     bool client_keep_alive() const;
@@ -105,10 +108,15 @@ class client_session {
     char* relay_buffer();  // the worker's relay block lent to this request (taken on first use)
     void return_relay() noexcept;
     request_scratch& rs() {
-        if (!rs_) rs_ = w_.scratches.take();
+        if (!rs_) [[unlikely]]
+            take_scratch();
         return *rs_;
     }
+    void take_scratch();  // out of line, so that rs() inlines at its many uses
     void return_scratch() noexcept;
+    // What is known about the request in flight, for accounting: in the scratch, so an idle
+    // connection holds neither it nor the rule set it pins.
+    request_facts& rq() { return rs().facts; }
 
     worker& w_;
     tls_context_ptr tls_;
@@ -127,7 +135,6 @@ class client_session {
     bool idle_ = true;
     bool close_after_ = false;  // set when the connection must end after this answer
     bool aborted_ = false;      // an answer was cut short: end with a reset, not a clean close
-    request_facts rq_;          // what is known about the request in flight, for accounting
 };
 
 }  // namespace shimgate

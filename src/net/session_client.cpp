@@ -28,10 +28,10 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
     chunked_scan* scan = parser_->chunked() ? &rs().chunks : nullptr;
     // A translated body without a length takes its share of --max-buffered-bytes as it arrives
     // (with one, it was taken at the head).
-    const bool grows = rq_.route && !parser_->content_length();
+    const bool grows = rq().route && !parser_->content_length();
     // One deadline for the whole body, from its head, so a trickle cannot stretch it; it only
     // cancels the read, so that the request can still be answered (408).
-    stream_.tcp().cancels_at(rq_.start + w_.cfg.body_timeout);
+    stream_.tcp().cancels_at(rq().start + w_.cfg.body_timeout);
     while (!parser_->is_done()) {
         std::size_t got = 0;
         beast::error_code ec = parse_body_piece(buffer_, *parser_, relay, worker::relay_size);
@@ -39,7 +39,7 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
             ec = co_await read_and_parse(stream_, buffer_, *parser_, scan);
         ec = body_piece_done(*parser_, ec, worker::relay_size, got);
         out.append(relay, got);
-        rq_.bytes_in = out.size();
+        rq().bytes_in = out.size();
         if (ec) co_return client_body_error(ec);
         if (grows && !rs().buffered.grow(*w_.budget, got)) co_return exchange_error::buffers_full;
     }
@@ -56,7 +56,7 @@ bool client_session::buffered_chunks_bad() {
 client_session::next client_session::unanswered(exchange_error e) {
     const exchange_outcome& o = outcome_of(e);
     w_.metrics.count_refusal(o.reason);
-    if (rq_.request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq_.request_id);
+    if (rq().request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq().request_id);
     answer_decided(o.status);
     close_after_ = true;
     return next::close;
@@ -75,9 +75,9 @@ net::awaitable<client_session::next> client_session::send_answer(unsigned status
                                                                  const rule* route, bool keep_alive,
                                                                  std::string_view challenge) {
     keep_alive = keep_alive && !close_after_ && parser_ && client_keep_alive();
-    if (rq_.request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq_.request_id);
+    if (rq().request_id.empty()) choose_request_id(std::string_view(), w_.ids(), rq().request_id);
     answer_decided(status);
-    rq_.bytes_out = body.size();
+    rq().bytes_out = body.size();
     write_answer_head(status, content_type, body.size(), route, keep_alive, challenge);
     const bool written = co_await write_client(rs().out, body);
     co_return written&& keep_alive ? next::keep_alive : next::close;
@@ -90,7 +90,7 @@ void client_session::write_answer_head(unsigned status, std::string_view content
     rs().out.clear();
     // The shim's only 503 is --max-buffered-bytes: a moment later there is room again.
     write_own_answer_head(rs().out, {status, content_type, body_size, route, keep_alive,
-                                     parser_ ? parser_->get().version() : 11u, rq_.request_id,
+                                     parser_ ? parser_->get().version() : 11u, rq().request_id,
                                      challenge, status == 503 ? "1" : ""});
     if (w_.cfg.server_timing) add_server_timing_field();
 }
@@ -98,21 +98,21 @@ void client_session::write_answer_head(unsigned status, std::string_view content
 void client_session::answer_decided(unsigned status) {
     // Once per request: an answer replaced before any of it was sent (a relay that failed
     // before its head went out is refused instead) was noted already.
-    const bool noted = rq_.status != 0;
-    rq_.status = status;
+    const bool noted = rq().status != 0;
+    rq().status = status;
     if (noted) return;
     const bool head_read = parser_ && parser_->is_header_done();
-    note_ledger_call(w_.ledger, rq_, head_read ? &parser_->get() : nullptr, w_.access != nullptr);
+    note_ledger_call(w_.ledger, rq(), head_read ? &parser_->get() : nullptr, w_.access != nullptr);
 }
 
 void client_session::add_server_timing_field() {
     const auto now = std::chrono::steady_clock::now();
-    const auto total = rq_.start == std::chrono::steady_clock::time_point{}
+    const auto total = rq().start == std::chrono::steady_clock::time_point{}
                            ? std::chrono::nanoseconds(0)
-                           : std::chrono::nanoseconds(now - rq_.start);
+                           : std::chrono::nanoseconds(now - rq().start);
     std::optional<std::chrono::nanoseconds> upstream;
     if (upstream_.started())
-        upstream = rq_.upstream_time.count() > 0 ? rq_.upstream_time : upstream_.elapsed();
+        upstream = rq().upstream_time.count() > 0 ? rq().upstream_time : upstream_.elapsed();
     add_server_timing(rs().out, total, upstream);
 }
 

@@ -33,16 +33,16 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     const rule* first = match.candidates.front();
     // Header-level checks first (credential, Content-Type, declared size): a refused request is
     // answered without reading its body.
-    rq_.route = first;
+    rq().route = first;
     auto token = authenticate(*first, req, rules.credential_headers);
     if (!token) co_return co_await refuse(first, first->errors, token.error(), !body_pending());
     // A deprecated route in a brownout or past its sunset is answered 410 on the head: nothing of
     // the body is needed (when every rule of the path says so; else once the body picked one).
-    rq_.credential = token.value();  // for the client ledger, once answered
+    rq().credential = token.value();  // for the client ledger, once answered
     const auto arrival = std::chrono::system_clock::now();
     std::optional<refusal> why = gone_for_all(match, arrival);
     if (why) {
-        rq_.lifecycle_gone = true;
+        rq().lifecycle_gone = true;
         co_return co_await refuse(first, first->errors, *why, !body_pending());
     }
     why = check_content_type(req);
@@ -66,7 +66,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
     if (read == exchange_error::client_gone) co_return unanswered(read);
     if (read != exchange_error::none) co_return co_await refuse(first, first->errors, read, false);
     why = transform_body(token.value(), query, arrival);
-    const rule* r = rq_.route;
+    const rule* r = rq().route;
     if (why) co_return co_await refuse(r, r->errors, *why, client_keep_alive());
 
     const upstream_call& call = rs().call;
@@ -94,8 +94,8 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
         co_return co_await refuse(r, r->errors, e, client_keep_alive());
     }
     const unsigned upstream_status = upstream_.answer().result_int();
-    rq_.upstream_status = upstream_status;
-    rq_.upstream_time = upstream_.elapsed();
+    rq().upstream_status = upstream_status;
+    rq().upstream_time = upstream_.elapsed();
     upstream_.finish();
     client_answer& a = rs().answer;  // reused, like rs().call
     rewrite_response(*r, upstream_status, rs().upstream_body, w_.json, a);
@@ -107,17 +107,17 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
                                    challenge);
 }
 
-// The rule picked by the body's shape (into rq_.route) and the canonical call built from the body
+// The rule picked by the body's shape (into rq().route) and the canonical call built from the body
 // (into rs().call), or the refusal. The body's members are handed from one to the other here,
 // outside the coroutine frame of translate.
 std::optional<refusal> client_session::transform_body(
     std::string_view token, std::string_view query, std::chrono::system_clock::time_point arrival) {
     const path_match& match = rs().match;
     const body_choice choice = select_by_body(match, rs().body, w_.json);
-    rq_.route = choice.picked;
+    rq().route = choice.picked;
     if (const lifecycle_state s = lifecycle_at(choice.picked->deprecation, arrival);
         s.phase != route_phase::open) {
-        rq_.lifecycle_gone = true;
+        rq().lifecycle_gone = true;
         return gone_refusal(choice.picked->deprecation, s);
     }
     return transform_request(*choice.picked, match.params, token, query, choice.body, w_.json,
@@ -150,7 +150,7 @@ void client_session::write_translated_head(const rule_set& rules, const upstream
     std::array<header_pair, 4> add{header_pair{call.auth_header, call.auth_value},
                                    header_pair{"Content-Type", "application/json"},
                                    header_pair{"Accept-Encoding", "identity"},
-                                   header_pair{request_id_field, rq_.request_id}};
+                                   header_pair{request_id_field, rq().request_id}};
     rs().out.clear();
     write_upstream_head(rs().out, call.method, upstream_target(call.target), parser_->get(),
                         forwarding(), {body_framing::length, call.body.size()}, drop, add);
