@@ -340,13 +340,14 @@ net::awaitable<client_session::next> client_session::relay_answer(bool head_requ
     for (;;) {
         std::size_t got = 0;
         if (!upstream_.answer_done()) {
-            beast::error_code ec = upstream_.parse_piece(relay);
+            beast::error_code ec = upstream_.parse_piece(relay, relay_size);
             if (ec == http::error::need_more) {
                 const auto deadline = std::chrono::steady_clock::now() + w_.cfg.upstream_timeout;
                 auto [read, n] = co_await upstream_.read_piece(deadline);
                 ec = read;
             }
-            if (const exchange_error e = upstream_.piece_done(ec, got); e != exchange_error::none) {
+            if (const exchange_error e = upstream_.piece_done(ec, relay_size, got);
+                e != exchange_error::none) {
                 upstream_.abandon();
                 rq().upstream_time = upstream_.elapsed();
                 if (!head_sent) co_return co_await refuse(nullptr, error_style::problem, e, false);

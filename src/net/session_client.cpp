@@ -23,8 +23,8 @@ using net::ip::tcp;
 
 net::awaitable<exchange_error> client_session::read_whole_body(std::string& out) {
     out.clear();
-    if (auto len = parser_->content_length()) out.reserve(*len);
-    char* relay = relay_buffer();
+    const auto len = parser_->content_length();
+    if (len) out.reserve(*len);
     chunked_scan* scan = parser_->chunked() ? &rs().chunks : nullptr;
     // A translated body without a length takes its share of --max-buffered-bytes as it arrives
     // (with one, it was taken at the head).
@@ -33,12 +33,15 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
     // cancels the read, so that the request can still be answered (408).
     stream_.tcp().cancels_at(rq().start + w_.cfg.body_timeout);
     while (!parser_->is_done()) {
+        const std::size_t have = out.size();
+        const std::size_t room = whole_body_room(len, have, worker::relay_size);
+        out.resize(have + room);
         std::size_t got = 0;
-        beast::error_code ec = parse_body_piece(buffer_, *parser_, relay, worker::relay_size);
+        beast::error_code ec = parse_body_piece(buffer_, *parser_, out.data() + have, room);
         if (ec == http::error::need_more)
             ec = co_await read_and_parse(stream_, buffer_, *parser_, scan);
-        ec = body_piece_done(*parser_, ec, worker::relay_size, got);
-        out.append(relay, got);
+        ec = body_piece_done(*parser_, ec, room, got);
+        out.resize(have + got);
         rq().bytes_in = out.size();
         if (ec) co_return client_body_error(ec);
         if (grows && !rs().buffered.grow(*w_.budget, got)) co_return exchange_error::buffers_full;

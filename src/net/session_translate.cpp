@@ -86,7 +86,7 @@ net::awaitable<client_session::next> client_session::translate(const rule_set& r
             e = exchange_error::upstream_malformed;
         } else {
             e = co_await upstream_.read_body(rs().upstream_body, max_upstream_answer, deadline,
-                                             relay_buffer(), &rs().buffered);
+                                             &rs().buffered);
         }
     }
     if (e != exchange_error::none) {

@@ -10,10 +10,12 @@
 //     if (ec == net::error::would_block)
 //         std::tie(ec, n) = co_await stream.async_read_some(space, use_tuple);
 // - parse_body_piece / read_and_parse / body_piece_done: one step of a body (a client's request
-//   or the upstream's answer) into a lent buffer. What is already buffered is parsed at once (no
+//   or the upstream's answer) into a lent buffer (a relay block when it streams on, the end of a
+//   string when it is read whole: whole_body_room). What is already buffered is parsed at once (no
 //   I/O, no coroutine frame, no posted completion); only a parser that wants more bytes reads
 //   (read_and_parse on the client side; Beast's http::async_read_some on the upstream side, see
 //   upstream_exchange::parse_piece).
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
@@ -25,7 +27,9 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/optional/optional.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -105,6 +109,17 @@ boost::beast::error_code parse_body_piece(Buffer& b, Parser& p, char* relay, std
     // next chunk's head arrives (a stream of events must not lag one chunk behind).
     if (ec == boost::beast::http::error::need_more && p.body_left() != size) ec = {};
     return ec;
+}
+
+// How much room to lend the parser for the next piece of a body read whole into a string that
+// holds `have` bytes: the rest of a `declared` length, else as much again as it holds (4 KiB at
+// least); `most` at most. The string grows by that much and is cut back to what came, so the body
+// is parsed straight into it: no relay block is lent, no bytes are copied twice.
+inline std::size_t whole_body_room(const boost::optional<std::uint64_t>& declared, std::size_t have,
+                                   std::size_t most) noexcept {
+    if (declared && *declared > have)
+        return static_cast<std::size_t>(std::min<std::uint64_t>(*declared - have, most));
+    return std::clamp<std::size_t>(have, 4096, most);
 }
 
 template <class Parser>

@@ -206,7 +206,7 @@ net::awaitable<exchange_error> upstream_exchange::read_head(request_scratch& rs,
 }
 
 net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, std::size_t limit,
-                                                            steady_time deadline, char* relay,
+                                                            steady_time deadline,
                                                             buffer_hold* hold) {
     out.clear();
     const auto len = parser_->content_length();
@@ -216,25 +216,29 @@ net::awaitable<exchange_error> upstream_exchange::read_body(std::string& out, st
         out.reserve(*len);
     }
     while (!parser_->is_done()) {
+        const std::size_t have = out.size();
+        const std::size_t room = whole_body_room(len, have, worker::relay_size);
+        out.resize(have + room);
         std::size_t got = 0;
-        beast::error_code ec = parse_piece(relay);
+        beast::error_code ec = parse_piece(out.data() + have, room);
         if (ec == http::error::need_more) {
             auto [read, n] = co_await read_piece(deadline);
             ec = read;
         }
-        if (const exchange_error e = piece_done(ec, got); e != exchange_error::none) co_return e;
-        out.append(relay, got);
+        const exchange_error e = piece_done(ec, room, got);
+        out.resize(have + got);
+        if (e != exchange_error::none) co_return e;
         if (out.size() > limit) co_return exchange_error::upstream_too_large;
         if (hold && !len && !hold->grow(*w_.budget, got)) co_return exchange_error::buffers_full;
     }
     co_return exchange_error::none;
 }
 
-beast::error_code upstream_exchange::parse_piece(char* relay) {
+beast::error_code upstream_exchange::parse_piece(char* into, std::size_t size) {
     // Eager: all that is buffered in one piece, chunk size lines included (parse_body_piece hands
     // over the body bytes before an incomplete size line).
     parser_->eager(true);
-    return parse_body_piece(up_->buffer, *parser_, relay, worker::relay_size);
+    return parse_body_piece(up_->buffer, *parser_, into, size);
 }
 
 upstream_exchange::piece_read upstream_exchange::read_piece(steady_time deadline) {
@@ -246,8 +250,9 @@ upstream_exchange::piece_read upstream_exchange::read_piece(steady_time deadline
     return http::async_read_some(up_->stream, up_->buffer, *parser_, use_tuple);
 }
 
-exchange_error upstream_exchange::piece_done(beast::error_code ec, std::size_t& got) noexcept {
-    ec = body_piece_done(*parser_, ec, worker::relay_size, got);
+exchange_error upstream_exchange::piece_done(beast::error_code ec, std::size_t size,
+                                             std::size_t& got) noexcept {
+    ec = body_piece_done(*parser_, ec, size, got);
     if (ec && !(ec == http::error::end_of_stream && parser_->is_done()))
         return timeout_or(timed_out(ec), exchange_error::upstream_cut);
     return exchange_error::none;

@@ -62,21 +62,22 @@ class upstream_exchange {
     // The whole answer body into `out` (at most `limit` bytes), within `deadline`, its size
     // taken by `hold` from --max-buffered-bytes (at its Content-Length, or as it arrives):
     // buffers_full when there is no room.
+    // The body is parsed straight into `out` (whole_body_room): no relay block.
     boost::asio::awaitable<exchange_error> read_body(std::string& out, std::size_t limit,
-                                                     steady_time deadline, char* relay,
-                                                     buffer_hold* hold);
+                                                     steady_time deadline, buffer_hold* hold);
 
-    // One piece of the answer body into `relay` (relay_size bytes), in up to three steps, so that
+    // One piece of the answer body into `into` (`size` bytes), in up to three steps, so that
     // what is buffered already (usually the whole body, which came with the head) costs no I/O,
     // no coroutine frame and no posted completion; only a parser that wants more bytes reads
     // (Beast's read, within `deadline`):
-    //   beast::error_code ec = parse_piece(relay);
+    //   beast::error_code ec = parse_piece(into, size);
     //   if (ec == http::error::need_more) ec = std::get<0>(co_await read_piece(deadline));
-    //   exchange_error e = piece_done(ec, got);  // `got`: the bytes in `relay`
-    boost::beast::error_code parse_piece(char* relay);
+    //   exchange_error e = piece_done(ec, size, got);  // `got`: the bytes now in `into`
+    boost::beast::error_code parse_piece(char* into, std::size_t size);
     using piece_read = boost::asio::awaitable<std::tuple<boost::beast::error_code, std::size_t>>;
     piece_read read_piece(steady_time deadline);
-    exchange_error piece_done(boost::beast::error_code ec, std::size_t& got) noexcept;
+    exchange_error piece_done(boost::beast::error_code ec, std::size_t size,
+                              std::size_t& got) noexcept;
 
     const response_head& answer() const noexcept { return parser_->get(); }
     response_flat_parser& parser() noexcept { return *parser_; }
