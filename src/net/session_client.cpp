@@ -28,7 +28,7 @@ net::awaitable<exchange_error> client_session::read_whole_body(std::string& out)
     chunked_scan* scan = parser_->chunked() ? &rs().chunks : nullptr;
     // A translated body without a length takes its share of --max-buffered-bytes as it arrives
     // (with one, it was taken at the head).
-    const bool grows = rq().route && !parser_->content_length();
+    const bool grows = rq().route && !len;
     // One deadline for the whole body, from its head, so a trickle cannot stretch it; it only
     // cancels the read, so that the request can still be answered (408).
     stream_.tcp().cancels_at(rq().start + w_.cfg.body_timeout);
